@@ -1,0 +1,67 @@
+"""What every table's repository shares: by-id reads, rows as dicts, Arrow conversion."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from graph_api.lake import sql
+
+if TYPE_CHECKING:
+    from graph_api.lake.lake import Lake
+
+# an IN list longer than this is split; very long filter texts parse slowly
+IN_CHUNK = 2_000
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Repo:
+    table_name: str
+    schema: pa.Schema
+    title_column: str | None = "title_id"
+    key = "id"
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+
+    def scan(self, where: str | None = None, *, columns: list[str] | None = None, limit: int | None = None) -> pa.Table:
+        return self.lake.scan(self.table_name, where, columns=columns, limit=limit, title_column=self.title_column)
+
+    def rows(self, where: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+        return self.scan(where, limit=limit).to_pylist()
+
+    def get_many(self, ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]:
+        """Rows by id in as few reads as the id list allows; missing or invisible ids are absent."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
+            for row in self.rows(sql.all_of(sql.is_in(self.key, chunk), extra)):
+                found[row[self.key]] = row
+        return found
+
+    def get(self, id_: str) -> dict[str, Any] | None:
+        return self.get_many([id_]).get(id_)
+
+    def group_by(self, column: str, values: Sequence[str], extra: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Rows whose ``column`` is one of ``values``, grouped by it, in id order (= creation order)."""
+        grouped: dict[str, list[dict[str, Any]]] = {v: [] for v in values}
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
+            for row in self.rows(sql.all_of(sql.is_in(column, chunk), extra)):
+                grouped.setdefault(row[column], []).append(row)
+        for rows in grouped.values():
+            rows.sort(key=lambda r: r["id"])
+        return grouped
+
+    def to_table(self, rows: Iterable[dict[str, Any]]) -> pa.Table:
+        return pa.Table.from_pylist(list(rows), schema=self.schema)
+
+    def count(self, where: str | None = None) -> int:
+        return self.scan(where, columns=[self.key]).num_rows

@@ -1,0 +1,283 @@
+"""The lake: one LanceDB connection, its tables, reads that honour access, batched writes,
+automatic compaction, and the counters tests and metrics read.
+
+``Lake.scan`` is the only read path; visibility (``Access``, and rows produced by runs that
+never became visible) is applied there and nowhere else.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+import pyarrow.compute as pc
+from lancedb.index import BTree
+
+from graph_api.errors import Unavailable
+from graph_api.lake import sql
+from graph_api.lake.access import EVERYTHING, Access
+from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
+
+log = logging.getLogger(__name__)
+
+# check fragment counts every this many writes to a table, not on every write
+COMPACTION_CHECK_EVERY = 8
+
+
+@dataclass
+class Counters:
+    reads: int = 0
+    writes: int = 0
+    rows_written: int = 0
+    compactions: int = 0
+    by_table: dict[str, int] = field(default_factory=dict)
+
+    def read(self, table: str) -> None:
+        self.reads += 1
+        self.by_table[table] = self.by_table.get(table, 0) + 1
+
+
+class Lake:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        storage_options: dict[str, str] | None = None,
+        read_consistency_seconds: float = 0.0,
+        compact_small_fragments: int = 24,
+        background_compaction: bool = True,
+        max_batch: int = 10_000,
+    ) -> None:
+        self.uri = uri
+        try:
+            self.db = lancedb.connect(
+                uri,
+                storage_options=dict(storage_options or {}) or None,
+                read_consistency_interval=timedelta(seconds=read_consistency_seconds),
+            )
+        except Exception as exc:  # noqa: BLE001 - any backend failure is "unreachable"
+            raise Unavailable(f"cannot open lake {uri!r}: {exc}") from exc
+        self.access: Access = EVERYTHING
+        self.counters = Counters()
+        self.compact_small_fragments = compact_small_fragments
+        self.max_batch = max_batch
+        self.background_compaction = background_compaction
+        # rows whose producing run is not visible are hidden; set by the lineage layer
+        self.run_visible: Callable[[str], bool] | None = None
+        self.write_lock = threading.RLock()
+        self._tables: dict[str, Any] = {}
+        self._table_lock = threading.Lock()
+        self._writes_since_check: dict[str, int] = {}
+        self._compacting: set[str] = set()
+        for name, (schema, indexed) in TABLES.items():
+            self._open_or_create(name, schema, indexed)
+        from graph_api.lake.repos import Annotations, Assets, Embeddings, Segments, Titles
+
+        self.titles = Titles(self)
+        self.assets = Assets(self)
+        self.segments = Segments(self)
+        self.annotations = Annotations(self)
+        self.embeddings = Embeddings(self)
+
+    # --- views ------------------------------------------------------------------
+    def with_access(self, access: Access) -> Lake:
+        """A view of the same lake (same connection, tables and counters) limited to ``access``."""
+        view = copy.copy(self)
+        view.access = access
+        from graph_api.lake.repos import Annotations, Assets, Embeddings, Segments, Titles
+
+        view.titles, view.assets, view.segments = Titles(view), Assets(view), Segments(view)
+        view.annotations, view.embeddings = Annotations(view), Embeddings(view)
+        return view
+
+    # --- tables -------------------------------------------------------------------
+    def _open_or_create(self, name: str, schema: pa.Schema, indexed: Iterable[str]) -> Any:
+        with self._table_lock:
+            if name in self._tables:
+                return self._tables[name]
+            try:
+                table = self.db.open_table(name)
+            except (FileNotFoundError, ValueError):
+                table = self.db.create_table(name, schema=schema, exist_ok=True)
+            except Exception as exc:  # noqa: BLE001
+                raise Unavailable(f"cannot open table {name!r} in lake {self.uri!r}: {exc}") from exc
+            existing = {tuple(ix.columns) for ix in table.list_indices()}
+            for column in indexed:
+                if (column,) not in existing:
+                    table.create_index(column, config=BTree())
+            self._tables[name] = table
+            return table
+
+    def table(self, name: str) -> Any:
+        table = self._tables.get(name)
+        if table is None:
+            table = self._open_or_create(name, *self._schema_for(name))
+        return table
+
+    def _schema_for(self, name: str) -> tuple[pa.Schema, tuple[str, ...]]:
+        if name in TABLES:
+            return TABLES[name]
+        raise KeyError(name)
+
+    def open_embeddings_table(self, name: str, schema: pa.Schema) -> Any:
+        return self._open_or_create(name, schema, EMBEDDING_INDEXED)
+
+    def table_names(self) -> list[str]:
+        names: list[str] = []
+        token = None
+        while True:
+            page = self.db.list_tables(page_token=token)
+            names.extend(page.tables)
+            token = page.page_token
+            if not token:
+                return sorted(names)
+
+    def drop_table(self, name: str) -> None:
+        with self._table_lock:
+            self._tables.pop(name, None)
+            self.db.drop_table(name)
+
+    # --- reads ------------------------------------------------------------------------
+    def scan(
+        self,
+        table: str,
+        where: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        limit: int | None = None,
+        title_column: str | None = "title_id",
+    ) -> pa.Table:
+        """Read rows of ``table`` matching ``where``, limited to what ``self.access`` may see."""
+        clause = sql.all_of(where, self._visibility_clause(title_column))
+        query = self.table(table).search()
+        if clause:
+            query = query.where(clause)
+        if columns is not None:
+            query = query.select(columns)
+        query = query.limit(limit) if limit is not None else query.limit(None)
+        self.counters.read(table)
+        result = query.to_arrow()
+        return self._hide_invisible_runs(result)
+
+    def _visibility_clause(self, title_column: str | None) -> str | None:
+        access = self.access
+        if access.unlimited or title_column is None:
+            return None
+        clauses: list[str] = []
+        if access.title_ids is not None:
+            clauses.append(sql.is_in(title_column, sorted(access.title_ids)))
+        if not access.restricted and title_column == "id":
+            clauses.append("restricted = FALSE")
+        return sql.all_of(*clauses)
+
+    def _hide_invisible_runs(self, rows: pa.Table) -> pa.Table:
+        if self.run_visible is None or "produced_by" not in rows.column_names or rows.num_rows == 0:
+            return rows
+        produced = rows.column("produced_by").to_pylist()
+        if all(p is None for p in produced):
+            return rows
+        keep = [p is None or self.run_visible(p) for p in produced]
+        return rows if all(keep) else rows.filter(pa.array(keep))
+
+    # --- writes ------------------------------------------------------------------------
+    def add(self, table: str, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        self.table(table).add(rows)
+        self._wrote(table, rows.num_rows)
+
+    def merge(self, table: str, rows: pa.Table, on: str | list[str]) -> None:
+        if rows.num_rows == 0:
+            return
+        (
+            self.table(table)
+            .merge_insert(on)
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(rows)
+        )
+        self._wrote(table, rows.num_rows)
+
+    def delete(self, table: str, where: str) -> None:
+        self.table(table).delete(where)
+        self._wrote(table, 0)
+
+    def _wrote(self, table: str, rows: int) -> None:
+        self.counters.writes += 1
+        self.counters.rows_written += rows
+        count = self._writes_since_check.get(table, 0) + 1
+        self._writes_since_check[table] = count
+        if count >= COMPACTION_CHECK_EVERY:
+            self._writes_since_check[table] = 0
+            self.maybe_compact(table)
+
+    # --- maintenance --------------------------------------------------------------------
+    def maybe_compact(self, table: str) -> bool:
+        """Compact ``table`` when small fragments have piled up (many small writes slow reads)."""
+        stats = self.table(table).stats()
+        small = stats["fragment_stats"]["num_small_fragments"]
+        if small < self.compact_small_fragments or table in self._compacting:
+            return False
+        if self.background_compaction:
+            self._compacting.add(table)
+            threading.Thread(target=self._compact, args=(table,), daemon=True, name=f"compact-{table}").start()
+        else:
+            self._compacting.add(table)
+            self._compact(table)
+        return True
+
+    def _compact(self, table: str) -> None:
+        try:
+            self.table(table).optimize()
+            self.counters.compactions += 1
+            log.info("compacted table %s", table)
+        except Exception:  # noqa: BLE001 - a failed compaction must not fail a write; the next one retries
+            log.exception("compaction of table %s failed", table)
+        finally:
+            self._compacting.discard(table)
+
+    def optimize(self, progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+        """Compact every table and bring its indexes up to date."""
+        report = {}
+        for name in self.table_names():
+            if progress:
+                progress(name)
+            table = self.table(name) if name in self._tables or name in TABLES else self.db.open_table(name)
+            before = table.stats()["fragment_stats"]["num_fragments"]
+            table.optimize()
+            after = table.stats()["fragment_stats"]["num_fragments"]
+            report[name] = {"fragments_before": before, "fragments_after": after}
+        return report
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        report = {}
+        for name in self.table_names():
+            table = self._tables.get(name) or self.db.open_table(name)
+            stats = table.stats()
+            report[name] = {
+                "rows": stats["num_rows"],
+                "fragments": stats["fragment_stats"]["num_fragments"],
+                "small_fragments": stats["fragment_stats"]["num_small_fragments"],
+                "versions": len(table.list_versions()),
+                "version": table.version,
+                "bytes": stats["total_bytes"],
+                "indexes": sorted(f"{ix.name}({ix.index_type})" for ix in table.list_indices()),
+            }
+        return report
+
+    def table_version(self, name: str) -> int:
+        return self.table(name).version
+
+
+def column_values(rows: pa.Table, name: str) -> list[Any]:
+    return rows.column(name).to_pylist()
+
+
+def unique(values: pa.Array) -> list[Any]:
+    return pc.unique(values).to_pylist()

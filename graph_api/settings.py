@@ -1,0 +1,91 @@
+"""The one settings object, built once from command-line flags and ``MEDIAGRAPH_*`` variables.
+
+Precedence: an explicit flag, then the environment, then the default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph_api.errors import InvalidArgument
+
+ENV_PREFIX = "MEDIAGRAPH_"
+STORAGE_PREFIX = "MEDIAGRAPH_STORAGE_"
+# AWS variables LanceDB's object store understands, passed through as storage options
+AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_ENDPOINT",
+    "AWS_ENDPOINT_URL",
+    "AWS_ALLOW_HTTP",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lake: str = "./lake"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: str = "off"
+    workers: int = 1
+    max_page_size: int = 500
+    default_page_size: int = 50
+    max_batch: int = 10_000
+    lineage_max_depth: int = 50
+    lineage_max_nodes: int = 10_000
+    # compact a table once this many small fragments have piled up
+    compact_small_fragments: int = 24
+    # 0 = every read sees the newest commit, also another process's (uvicorn --workers)
+    read_consistency_seconds: float = 0.0
+    log_level: str = "info"
+    storage_options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "storage_options":
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in flags.items() if v is not None})
+        values["storage_options"] = storage_options_from(env)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.auth not in ("on", "off"):
+            raise InvalidArgument(f"--auth must be 'on' or 'off', not {self.auth!r}")
+        if self.auth == "on":
+            raise InvalidArgument("--auth on is not available yet: the security work has not landed; use --auth off")
+        for name in ("port", "workers", "max_page_size", "default_page_size", "max_batch"):
+            if getattr(self, name) < 1:
+                raise InvalidArgument(f"{name} must be at least 1")
+        if self.default_page_size > self.max_page_size:
+            raise InvalidArgument("default_page_size must not exceed max_page_size")
+
+
+def storage_options_from(env: Mapping[str, str]) -> dict[str, str]:
+    options = {k.lower(): v for k, v in env.items() if k in AWS_VARIABLES}
+    options.update({k[len(STORAGE_PREFIX):].lower(): v for k, v in env.items() if k.startswith(STORAGE_PREFIX)})
+    return options
+
+
+def _coerce(name: str, type_name: Any, raw: str) -> Any:
+    kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "str")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a {kind}") from None
+    return raw
