@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from contextvars import ContextVar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,9 @@ from graph_api.lake.access import EVERYTHING, Access
 from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
 
 log = logging.getLogger(__name__)
+
+# the reads of the current request, for the response's extensions.lakeReads (shared by to_thread copies)
+REQUEST_READS: ContextVar[list[int] | None] = ContextVar("request_reads", default=None)
 
 # check fragment counts every this many writes to a table, not on every write
 COMPACTION_CHECK_EVERY = 8
@@ -162,6 +166,9 @@ class Lake:
             query = query.select(columns)
         query = query.limit(limit) if limit is not None else query.limit(None)
         self.counters.read(table)
+        request_reads = REQUEST_READS.get()
+        if request_reads is not None:
+            request_reads[0] += 1
         result = query.to_arrow()
         return self._hide_invisible_runs(result)
 

@@ -1,0 +1,44 @@
+"""The GraphQL schema: a Strawberry federation-2 subgraph over the lake and its lineage."""
+from __future__ import annotations
+
+import strawberry
+
+from graph_api.schema.errors import ErrorCodes
+from graph_api.schema.reads import LakeReads
+from graph_api.schema.mutation import LakeMutation
+from graph_api.schema.nodes import Annotation, Asset, Segment, Title
+from graph_api.schema.query import LakeQuery
+from graph_api.schema.lineage_types import Run
+
+
+@strawberry.type
+class Query(LakeQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(LakeMutation):
+    pass
+
+
+class MediaGraphSchema(strawberry.federation.Schema):
+    def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
+        # ErrorCodes logs the unexpected ones with their request id; expected errors are not server faults
+        return None
+
+
+def build_schema() -> strawberry.federation.Schema:
+    return MediaGraphSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Title, Asset, Segment, Annotation, Run],
+        extensions=[ErrorCodes, LakeReads],
+        federation_version="2.7",
+    )
+
+
+schema = build_schema()
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

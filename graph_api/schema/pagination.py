@@ -1,0 +1,100 @@
+"""Relay connections with opaque keyset cursors and a maximum page size.
+
+A cursor encodes the sort key of the last row seen, not an offset, so a page stays right
+when rows are added before it while a client pages through.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from graph_api.errors import InvalidArgument, PageSizeExceeded
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="rows matching, across all pages")
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(key, list):
+            raise ValueError
+        return key
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidArgument(f"after: {cursor!r} is not a cursor this API issued", argument="after") from None
+
+
+def page_size(first: int | None, default: int, maximum: int) -> int:
+    if first is None:
+        return default
+    if first < 0:
+        raise InvalidArgument(f"first must not be negative, got {first}", argument="first")
+    if first > maximum:
+        raise PageSizeExceeded(f"first={first} exceeds the maximum page size of {maximum}", argument="first",
+                               maximum=maximum)
+    return first
+
+
+def paginate(
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Callable[[dict[str, Any]], tuple[Any, ...]],
+    build: Callable[[dict[str, Any]], T],
+    first: int | None,
+    after: str | None,
+    default: int,
+    maximum: int,
+) -> Connection[T]:
+    """One page of ``rows`` (already sorted by ``key``) after the ``after`` cursor."""
+    size = page_size(first, default, maximum)
+    keys = [list(key(r)) for r in rows]
+    start = 0
+    if after is not None:
+        cursor_key = decode_cursor(after)
+        try:
+            start = bisect_right(keys, cursor_key)
+        except TypeError:
+            raise InvalidArgument(f"after: {after!r} does not belong to this list", argument="after") from None
+    window = rows[start : start + size]
+    edges = [Edge(cursor=encode_cursor(keys[start + i]), node=build(r)) for i, r in enumerate(window)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=start + size < len(rows),
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=len(rows),
+    )

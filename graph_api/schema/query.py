@@ -1,0 +1,58 @@
+"""Root query fields of the lake: node, titles and assets."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from graph_api.lake.ids import prefix_of
+from graph_api.schema.enums import TitleKind
+from graph_api.schema.lineage_types import load_run
+from graph_api.schema.node import Node
+from graph_api.schema.nodes import Annotation, Asset, Segment, Title, _page, by_name
+from graph_api.schema.pagination import Connection
+
+
+@strawberry.type
+class LakeQuery:
+    @strawberry.field(description="any object by id; the id's prefix says its type")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        loaders = info.context.loaders
+        kind = prefix_of(id)
+        if kind == "title":
+            row = await loaders.title.load(id)
+            return Title.from_record(row) if row else None
+        if kind == "asset":
+            row = await loaders.asset.load(id)
+            return Asset.from_record(row) if row else None
+        if kind == "seg":
+            row = await loaders.segment.load(id)
+            return Segment.from_record(row) if row else None
+        if kind == "ann":
+            row = await loaders.annotation.load(id)
+            return Annotation.from_record(row) if row else None
+        if kind == "run":
+            return await load_run(info, id)  # type: ignore[return-value]
+        return None
+
+    @strawberry.field
+    async def title(self, info: Info, id: strawberry.ID) -> Title | None:
+        row = await info.context.loaders.title.load(id)
+        return Title.from_record(row) if row else None
+
+    @strawberry.field(description="titles sorted by name; search matches any part of the name, ignoring case")
+    async def titles(self, info: Info, search: str | None = None, kind: TitleKind | None = None,
+                     first: int | None = None, after: str | None = None) -> Connection[Title]:
+        table = await info.context.run(info.context.lake.titles.list, search=search,
+                                       kind=kind.value if kind else None)
+        rows = table.to_pylist()
+        for row in rows:
+            info.context.loaders.title.prime(row["id"], row)
+        return _page(info, rows, by_name, Title.from_record, first, after)
+
+    @strawberry.field(description="an asset's current version, or the given version")
+    async def asset(self, info: Info, id: strawberry.ID, version: int | None = None) -> Asset | None:
+        if version is None:
+            row = await info.context.loaders.asset.load(id)
+        else:
+            row = await info.context.run(info.context.lake.assets.get_version, id, version)
+        return Asset.from_record(row) if row else None
