@@ -1,0 +1,97 @@
+"""The lineage vocabulary, after OpenLineage: Job, Run, and what lineage knows of an asset.
+
+Records are frozen, slotted dataclasses: a million of each must fit in memory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+RUN_PREFIX = "run_"
+STATUSES = frozenset({"RUNNING", "COMPLETED", "FAILED", "ABORTED"})
+
+
+def new_run_id() -> str:
+    return RUN_PREFIX + uuid.uuid4().hex
+
+
+def node_kind(node_id: str) -> str:
+    """The kind of a lineage node, from its id prefix."""
+    if node_id.startswith(RUN_PREFIX):
+        return "run"
+    if node_id.startswith("seg_"):
+        return "segment"
+    if node_id.startswith("ann_"):
+        return "annotation"
+    if node_id.startswith("emb:"):
+        return "embedding"
+    return "asset"
+
+
+def embedding_node_id(space: str, subject_id: str) -> str:
+    return f"emb:{space}:{subject_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    namespace: str
+    name: str
+    version: str | None  # the job's CURRENT version
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef:
+    asset_id: str
+    version: int  # the version of the asset the run read
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # Naive datetimes are taken as UTC so that a run round-trips through the
+    # store (timestamp[us, tz=UTC]) unchanged.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: str
+    namespace: str
+    job_name: str
+    job_version: str | None  # the version this run executed
+    status: str  # RUNNING | COMPLETED | FAILED | ABORTED
+    parameters: dict[str, Any] | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    recorded_at: datetime
+    inputs: tuple[InputRef, ...]
+    # ids of what it produced: asset_..., seg_..., ann_..., or "emb:<space>:<subject_id>"
+    outputs: tuple[str, ...]
+    idempotency_key: str | None = None
+    external_run_id: str | None = None  # the OpenLineage runId when it came from an event
+
+    def __post_init__(self) -> None:
+        for name in ("started_at", "ended_at", "recorded_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                object.__setattr__(self, name, _utc(value))
+
+    @property
+    def job_key(self) -> tuple[str, str]:
+        return (self.namespace, self.job_name)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """What lineage needs to know of an asset, at its current version."""
+
+    id: str
+    version: int
+    title_id: str
+    role: str
+    media_type: str
+    produced_by: str | None
+    created_at: datetime

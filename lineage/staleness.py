@@ -1,0 +1,228 @@
+"""Staleness: which derived outputs no longer match their inputs or their job.
+
+A run is *directly* stale when an input it read now has a newer version, or when
+its job's current version differs from the version it executed. A run is stale
+when it is directly stale or any of its inputs is stale; an output (asset,
+segment, annotation, embedding) is stale when its producing run is. Delivered
+assets (no producer) are never stale.
+
+Each public function memoizes within its call, so a 10k-asset subtree is one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lineage.errors import UnknownEntityError
+from lineage.graph import LineageGraph
+from lineage.model import RUN_PREFIX, Run, node_kind
+from lineage.traversal import _topological
+
+
+def direct_reasons(graph: LineageGraph, run: Run) -> list[str]:
+    """Why ``run`` itself is out of date, ignoring its ancestors."""
+    reasons = []
+    job = graph.get_job(run.namespace, run.job_name)
+    if job is not None and job.version != run.job_version:
+        reasons.append(
+            f"job {run.namespace}/{run.job_name} is at version {job.version}, "
+            f"run {run.id} executed {run.job_version}"
+        )
+    for ref in run.inputs:
+        info = graph.asset(ref.asset_id)
+        if info is not None and info.version > ref.version:
+            reasons.append(
+                f"input {ref.asset_id} is at version {info.version}, "
+                f"run {run.id} used version {ref.version}"
+            )
+    return reasons
+
+
+class _Memo:
+    """Run staleness, computed on demand and remembered for one call."""
+
+    __slots__ = ("graph", "runs", "jobs", "assets", "pred", "stale")
+
+    def __init__(self, graph: LineageGraph) -> None:
+        self.graph = graph
+        self.runs = graph._runs
+        self.jobs = graph._jobs
+        self.assets = graph._assets
+        self.pred = graph.digraph._pred
+        self.stale: dict[str, bool] = {}
+
+    def direct(self, run: Run) -> bool:
+        # The hot path of every staleness query: plain dict lookups, no allocation.
+        job = self.jobs.get((run.namespace, run.job_name))
+        if job is not None and job.version != run.job_version:
+            return True
+        assets = self.assets
+        for ref in run.inputs:
+            info = assets.get(ref.asset_id)
+            if info is not None and info.version > ref.version:
+                return True
+        return False
+
+    def run(self, run_id: str) -> bool:
+        """Staleness of a run; iterative post-order so deep chains cannot overflow."""
+        stale = self.stale
+        if run_id in stale:
+            return stale[run_id]
+        pred = self.pred
+        stack = [run_id]
+        while stack:
+            rid = stack[-1]
+            if rid in stale:
+                stack.pop()
+                continue
+            run = self.runs.get(rid)
+            if run is None:
+                stale[rid] = False
+                stack.pop()
+                continue
+            missing: list[str] = []
+            result = False
+            for ref in run.inputs:
+                producers = pred.get(ref.asset_id)
+                if not producers:
+                    continue
+                p = next(iter(producers))
+                s = stale.get(p)
+                if s is None:
+                    missing.append(p)
+                elif s:
+                    result = True
+                    break
+            if not result and missing:
+                stack.extend(missing)
+                continue
+            stale[rid] = result or self.direct(run)
+            stack.pop()
+        return stale[run_id]
+
+    def node(self, node_id: str) -> bool:
+        if node_id.startswith(RUN_PREFIX):
+            return self.run(node_id)
+        producers = self.pred.get(node_id)
+        if not producers:
+            return False
+        return self.run(next(iter(producers)))
+
+
+def _require(graph: LineageGraph, node_id: str) -> None:
+    if node_id not in graph:
+        raise UnknownEntityError(f"unknown lineage node {node_id}")
+
+
+def is_stale(graph: LineageGraph, node_id: str) -> bool:
+    _require(graph, node_id)
+    return _Memo(graph).node(node_id)
+
+
+def stale_reasons(graph: LineageGraph, node_id: str) -> list[str]:
+    """Human-readable causes: the producing run's own, then each stale ancestor run's."""
+    _require(graph, node_id)
+    memo = _Memo(graph)
+    if not memo.node(node_id):
+        return []
+    run_id = node_id if node_id.startswith(RUN_PREFIX) else graph.producer_of(node_id)
+    assert run_id is not None
+    own = graph.get_run(run_id)
+    reasons = direct_reasons(graph, own) if own is not None else []
+    upstream = _ancestor_runs(graph, run_id)
+    for rid in sorted(upstream):
+        run = graph.get_run(rid)
+        if run is not None and memo.direct(run):
+            reasons.extend(f"upstream: {r}" for r in direct_reasons(graph, run))
+    return reasons
+
+
+def _ancestor_runs(graph: LineageGraph, run_id: str) -> set[str]:
+    pred = graph.digraph._pred
+    seen: set[str] = set()
+    stack = [run_id]
+    while stack:
+        for v in pred[stack.pop()]:
+            if v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return {n for n in seen if n.startswith(RUN_PREFIX)}
+
+
+def _stale_runs_under(graph: LineageGraph, root: str, memo: _Memo) -> list[str]:
+    """Stale runs downstream of ``root``, evaluated in one breadth-first pass."""
+    succ = graph.digraph._succ
+    if memo.node(root):
+        # Everything derived from a stale node is stale: no per-run checks needed.
+        seen: set[str] = set()
+        stack = [root]
+        while stack:
+            for v in succ[stack.pop()]:
+                if v not in seen:
+                    seen.add(v)
+                    stack.append(v)
+        return [n for n in seen if n.startswith(RUN_PREFIX)]
+    stale = memo.stale
+    found: list[str] = []
+    visited: set[str] = {root}
+    level = [root]
+    while level:
+        nxt: list[str] = []
+        for u in level:
+            for v in succ[u]:
+                if v not in visited:
+                    visited.add(v)
+                    nxt.append(v)
+        for v in nxt:
+            if v.startswith(RUN_PREFIX) and (stale[v] if v in stale else memo.run(v)):
+                found.append(v)
+        level = nxt
+    return found
+
+
+def stale_runs(graph: LineageGraph, root: str | None = None) -> list[str]:
+    """Every stale run (or those downstream of ``root``), sorted."""
+    memo = _Memo(graph)
+    if root is None:
+        return sorted(r for r in graph._runs if memo.run(r))
+    _require(graph, root)
+    return sorted(_stale_runs_under(graph, root, memo))
+
+
+def stale_assets(graph: LineageGraph, root: str | None = None) -> list[str]:
+    """Every stale asset, or the stale assets at and below ``root``; sorted."""
+    memo = _Memo(graph)
+    if root is None:
+        runs: Iterable[str] = [r for r in graph._runs if memo.run(r)]
+    else:
+        _require(graph, root)
+        runs = _stale_runs_under(graph, root, memo)
+    out = set()
+    for rid in runs:
+        for o in graph._runs[rid].outputs:
+            if node_kind(o) == "asset":
+                out.add(o)
+    if root is not None and node_kind(root) == "asset" and memo.node(root):
+        out.add(root)
+    return sorted(out)
+
+
+def recompute_plan(graph: LineageGraph, asset_ids: Iterable[str] | None = None) -> list[str]:
+    """The runs to redo, in topological order (ties by id).
+
+    With ``asset_ids``: the stale producers of those nodes and every stale run they
+    depend on. Without: every stale run in the graph.
+    """
+    memo = _Memo(graph)
+    if asset_ids is None:
+        plan = {r for r in graph._runs if memo.run(r)}
+    else:
+        plan = set()
+        for aid in asset_ids:
+            _require(graph, aid)
+            rid = aid if aid.startswith(RUN_PREFIX) else graph.producer_of(aid)
+            if rid is None or not memo.run(rid):
+                continue
+            plan.add(rid)
+            plan.update(r for r in _ancestor_runs(graph, rid) if memo.run(r))
+    return _topological(graph, plan)
