@@ -43,6 +43,12 @@ class Settings:
     # 0 = every read sees the newest commit, also another process's (uvicorn --workers)
     read_consistency_seconds: float = 0.0
     log_level: str = "info"
+    # server operations: "json" or "text" logs; persisted queries "apq", "allowlist" or "off";
+    # a persisted-query manifest (required by "allowlist"); OpenTelemetry tracing "on" or "off"
+    log_format: str = "json"
+    persisted_queries: str = "apq"
+    persisted_queries_file: str = ""
+    tracing: str = "off"
     storage_options: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +72,13 @@ class Settings:
             raise InvalidArgument(f"--auth must be 'on' or 'off', not {self.auth!r}")
         if self.auth == "on":
             raise InvalidArgument("--auth on is not available yet: the security work has not landed; use --auth off")
+        for name, allowed in (("log_format", ("json", "text")), ("persisted_queries", ("apq", "allowlist", "off")),
+                              ("tracing", ("on", "off"))):
+            if getattr(self, name) not in allowed:
+                raise InvalidArgument(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        if self.persisted_queries == "allowlist" and not self.persisted_queries_file:
+            raise InvalidArgument("persisted_queries 'allowlist' needs persisted_queries_file, a manifest of the "
+                                  "registered operations")
         for name in ("port", "workers", "max_page_size", "default_page_size", "max_batch"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1")

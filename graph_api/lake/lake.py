@@ -40,11 +40,17 @@ class Counters:
     writes: int = 0
     rows_written: int = 0
     compactions: int = 0
-    by_table: dict[str, int] = field(default_factory=dict)
+    by_table: dict[str, int] = field(default_factory=dict)  # reads per table
+    writes_by_table: dict[str, int] = field(default_factory=dict)
 
     def read(self, table: str) -> None:
         self.reads += 1
         self.by_table[table] = self.by_table.get(table, 0) + 1
+
+    def wrote(self, table: str, rows: int) -> None:
+        self.writes += 1
+        self.rows_written += rows
+        self.writes_by_table[table] = self.writes_by_table.get(table, 0) + 1
 
 
 class Lake:
@@ -216,8 +222,7 @@ class Lake:
         self._wrote(table, 0)
 
     def _wrote(self, table: str, rows: int) -> None:
-        self.counters.writes += 1
-        self.counters.rows_written += rows
+        self.counters.wrote(table, rows)
         count = self._writes_since_check.get(table, 0) + 1
         self._writes_since_check[table] = count
         if count >= COMPACTION_CHECK_EVERY:
