@@ -80,7 +80,7 @@ class Factory:
         refs = [(i, graph.asset(i).version if graph.asset(i) else 1) for i in inputs]
         run = self.run(run_id, refs, outputs, **kw)
         new = [
-            self.asset(o, role=role, title_id=title_id, produced_by=run_id)
+            self.asset(o, role=role, title_id=title_id, produced_by=run_id, created_at=run.recorded_at)
             for o in outputs
             if o.startswith("asset_")
         ]
