@@ -150,16 +150,15 @@ class LanceLineageStore:
 
     def __init__(self, db: lancedb.DBConnection) -> None:
         self._db = db
-        existing = set(db.table_names())
         self._tables: dict[str, Any] = {}
         for name, (schema, indexed) in TABLES.items():
-            if name in existing:
+            try:
                 table = db.open_table(name)
-            else:
+            except ValueError:  # not found
                 try:
                     table = db.create_table(name, schema=schema)
-                except (ValueError, OSError):
-                    # Another process created it between our listing and our create.
+                except ValueError:
+                    # Another process created it between our open and our create.
                     table = db.open_table(name)
             have = {tuple(ix.columns) for ix in table.list_indices()}
             for column in indexed:
