@@ -30,6 +30,10 @@ def classify(error: GraphQLError, request_id: str = "") -> GraphQLError:
             else:
                 extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
         return _with(error, error.message, extensions)
+    if isinstance(original, GraphQLError) or (error.message.startswith("Variable '$") and not error.path):
+        # a variable that failed to coerce (e.g. 1.5 for a Long): the client's input is wrong
+        extensions["code"] = "BAD_USER_INPUT"
+        return _with(error, error.message, extensions)
     code = getattr(original, "code", None)
     if isinstance(code, str):
         extensions["code"] = code

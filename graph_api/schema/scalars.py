@@ -26,8 +26,9 @@ def _parse_long_literal(node: Any, _variables: Any = None) -> int:
     return _parse_long(int(node.value))
 
 
-Long = strawberry.scalar(
-    NewType("Long", int),
+Long = NewType("Long", int)
+
+LONG_DEFINITION = strawberry.scalar(
     name="Long",
     description="64-bit integer, sent and received as a JSON number",
     serialize=int,
@@ -35,4 +36,4 @@ Long = strawberry.scalar(
     parse_literal=_parse_long_literal,
 )
 
-__all__ = ["JSON", "Long"]
+__all__ = ["JSON", "LONG_DEFINITION", "Long"]
