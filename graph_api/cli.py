@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--auth", choices=["on", "off"], default=None)
     serve.add_argument("--workers", type=int, default=None)
+    serve.add_argument("--log-format", choices=["json", "text"], default=None, help="default: json")
+    serve.add_argument("--persisted-queries", choices=["apq", "allowlist", "off"], default=None,
+                       help="automatic persisted queries (default), only the manifest's operations, or none")
+    serve.add_argument("--persisted-queries-file", default=None,
+                       help="persisted query manifest (JSON); required by --persisted-queries allowlist")
+    serve.add_argument("--tracing", choices=["on", "off"], default=None, help="OpenTelemetry spans (default: off)")
 
     lake = sub.add_parser("lake", help="inspect or maintain the lake")
     lake.add_argument("action", choices=["stats", "optimize"])
@@ -65,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "workers")}
+    flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "workers", "log_format",
+                                                 "persisted_queries", "persisted_queries_file", "tracing")}
     return Settings.load(**flags, **extra)
 
 
@@ -100,16 +107,34 @@ def _run(args: argparse.Namespace) -> int:
 def serve(settings: Settings) -> None:
     import uvicorn
 
+    from graph_api import logs
+
+    logs.configure(settings.log_format, settings.log_level)
     print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql   (lake: {settings.lake})", flush=True)
     if settings.workers > 1:
-        # each worker is a fresh (spawned) process that builds its app from the environment
-        os.environ.update({"MEDIAGRAPH_LAKE": settings.lake, "MEDIAGRAPH_AUTH": settings.auth})
+        # each worker is a fresh (spawned) process that builds its settings and app from the environment
+        os.environ.update(_settings_env(settings))
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            import tempfile
+
+            # the workers' metrics meet here, so that a scrape adds up all of them
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediagraph-metrics-")
         uvicorn.run("graph_api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level=settings.log_level)
+                    workers=settings.workers, log_level=settings.log_level, log_config=None, access_log=False)
         return
     from graph_api.server import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                log_config=None, access_log=False)
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    import dataclasses
+
+    from graph_api.settings import ENV_PREFIX
+
+    return {ENV_PREFIX + f.name.upper(): str(getattr(settings, f.name))
+            for f in dataclasses.fields(settings) if f.name != "storage_options"}
 
 
 def _lake(args: argparse.Namespace) -> int:

@@ -1,31 +1,56 @@
-"""HTTP: /graphql (POST for clients, GraphiQL on GET in a browser), /healthz, and the lineage API."""
+"""HTTP: /graphql (GraphQL over HTTP for clients, GraphiQL on GET in a browser), /metrics,
+/healthz, /static (GraphiQL's own files), and the lineage API."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from cross_web import HTTPException
+from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.http.temporal_response import TemporalResponse
+from strawberry.types.graphql import OperationType
 
+from graph_api import graphiql, logs
+from graph_api.graphql_http import (
+    JSON,
+    Params,
+    RequestError,
+    error_body,
+    negotiate,
+    operation_of,
+    read_params,
+    response_body,
+    status_for,
+)
 from graph_api.lake import Lake
+from graph_api.persisted import PersistedQueries, PersistedQueryError
 from graph_api.schema import schema
 from graph_api.schema.context import Context, make_context
 from graph_api.settings import Settings
+from graph_api.tracing import Tracing
 
 log = logging.getLogger("graph_api.server")
 
+QUERY_ONLY = frozenset({OperationType.QUERY})
+ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
 
 class Services:
-    """What a running server holds: settings, the lake and its lineage."""
+    """What a running server holds: settings, the lake and its lineage, and its operations kit."""
 
     def __init__(self, settings: Settings, lake: Lake | None = None) -> None:
         self.settings = settings
@@ -38,6 +63,18 @@ class Services:
         )
         self.lineage: Any = None
         self.started = time.time()
+        self.persisted = PersistedQueries(settings.persisted_queries, settings.persisted_queries_file)
+        self.tracing = Tracing(settings.tracing == "on")
+        self.metrics: Any = _metrics(self)
+
+
+def _metrics(services: Services) -> Any:
+    try:
+        from graph_api.metrics import Metrics
+    except ImportError:
+        log.warning("prometheus-client is not installed: /metrics is off")
+        return None
+    return Metrics(services)
 
 
 class GraphQLApp(GraphQL):
@@ -46,7 +83,7 @@ class GraphQLApp(GraphQL):
         self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request_id = logs.current_request_id() or request.headers.get("x-request-id") or logs.new_request_id()
         lineage = self.services.lineage
         if lineage is not None:
             # another process may have written lineage since: a cheap table-version check
@@ -58,21 +95,99 @@ class GraphQLApp(GraphQL):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as exc:
-            # a malformed body is still answered in GraphQL's error shape, with a stable code
-            response = JSONResponse(
-                {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                status_code=exc.status_code,
-            )
+        response = await self.handle(request)
         await response(scope, receive, send)
 
+    async def handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return _error(RequestError("GraphQL is served over GET and POST", 405, "METHOD_NOT_ALLOWED",
+                                       {"Allow": "GET, POST"}), JSON)
+        if request.method == "GET" and _wants_page(request):
+            return await self.page(request)
+        try:
+            media = negotiate(request.headers.get("accept"))
+        except RequestError as exc:
+            return _error(exc, JSON)
+        try:
+            params = await read_params(request)
+            document, persisted = self.services.persisted.resolve(params.query, params.extensions)
+        except RequestError as exc:
+            self._count_error(exc.code)
+            return _error(exc, media)
+        except PersistedQueryError as exc:
+            self._count_error(exc.code)
+            if self.services.metrics is not None:
+                self.services.metrics.persisted.labels(exc.code.lower()).inc()
+            return _error(RequestError(exc.message, exc.status, exc.code,
+                                       {"Cache-Control": "private, no-cache, must-revalidate"}), media)
+        if persisted and self.services.metrics is not None:
+            self.services.metrics.persisted.labels(persisted).inc()
+        return await self.execute(request, params, document, media)
 
-async def _to_thread(fn: Any, *args: Any) -> Any:
-    import asyncio
+    async def execute(self, request: Request, params: Params, document: str | None, media: str) -> Response:
+        name, kind = operation_of(params, document)
+        logs.note(operationName=name, operationType=kind)
+        sub_response = TemporalResponse()
+        context = await self.get_context(request, sub_response)
+        started = time.perf_counter()
+        with self.services.tracing.span(f"graphql {name}", request.headers, **{
+                "graphql.operation.name": name, "graphql.operation.type": kind,
+                "mediagraph.request_id": context.request_id}) as span:
+            try:
+                result = await self.schema.execute(
+                    document, variable_values=params.variables, context_value=context,
+                    operation_name=params.operation_name, operation_extensions=params.extensions,
+                    allowed_operation_types=QUERY_ONLY if request.method == "GET" else ANY_OPERATION)
+            except InvalidOperationTypeError:
+                return _error(RequestError(f"{kind.title()}s are sent with POST", 405, "METHOD_NOT_ALLOWED",
+                                           {"Allow": "POST"}), media)
+            except CannotGetOperationTypeError as exc:
+                result = ExecutionResult(data=None, errors=[GraphQLError(
+                    exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})])
+            except MissingQueryError:
+                return _error(RequestError("The query parameter is missing"), media)
+            seconds = time.perf_counter() - started
+            codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or []]
+            if span is not None:
+                span.set_attribute("mediagraph.lake_reads", context.reads[0])
+                if codes:
+                    span.set_attribute("graphql.error_codes", sorted(set(codes)))
+        if self.services.metrics is not None:
+            self.services.metrics.observe_operation(name, kind, seconds, codes)
+        logs.note(lakeReads=context.reads[0], **({"errorCodes": sorted(set(codes))} if codes else {}))
+        body = json.dumps(response_body(result), ensure_ascii=False, default=str).encode("utf-8")
+        status = status_for(result, media)
+        if status == 200 and sub_response.status_code and sub_response.status_code != 200:
+            status = sub_response.status_code
+        headers = {k: v for k, v in sub_response.headers.items() if k.lower() != "content-type"}
+        return Response(body, status, headers=headers, media_type=f"{media}; charset=utf-8")
 
-    return await asyncio.to_thread(fn, *args)
+    async def page(self, request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        try:
+            rows = await _to_thread(self.services.lake.scan, "assets", None, columns=["id"], limit=1)
+            asset_id = rows.column("id")[0].as_py() if rows.num_rows else None
+        except Exception:  # noqa: BLE001 - the page must open even when the lake does not answer
+            asset_id = None
+        return HTMLResponse(graphiql.render(root, "/graphql", asset_id))
+
+    def _count_error(self, code: str) -> None:
+        if self.services.metrics is not None:
+            self.services.metrics.errors.labels("invalid_request", code).inc()
+
+
+def _wants_page(request: Request) -> bool:
+    q = request.query_params
+    return "text/html" in request.headers.get("accept", "") and "query" not in q and "extensions" not in q
+
+
+def _error(exc: RequestError, media: str) -> Response:
+    body = json.dumps(error_body(exc.message, exc.code)).encode("utf-8")
+    return Response(body, exc.status, headers=exc.headers, media_type=f"{media}; charset=utf-8")
+
+
+async def _to_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 async def healthz(request: Request) -> Response:
@@ -83,6 +198,14 @@ async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok", "lake": services.lake.uri, "tables": len(tables),
                          "uptimeSeconds": round(time.time() - services.started, 1)})
+
+
+async def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if services.metrics is None:
+        return Response("prometheus-client is not installed\n", 501, media_type="text/plain")
+    body, content_type = await _to_thread(services.metrics.render)
+    return Response(body, headers={"Content-Type": content_type})
 
 
 def create_app(settings: Settings | None = None, lake: Lake | None = None) -> Starlette:
@@ -98,11 +221,19 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
 
     routes = [
         Route("/healthz", healthz),
+        Route("/metrics", metrics),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Mount("/graphql/", graphql),
+        Mount("/static", StaticFiles(packages=[("graph_api", "static")]), name="static"),
     ]
     routes.extend(lineage_routes())
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    def done(scope: Scope, status: int, seconds: float) -> None:
+        if services.metrics is not None:
+            services.metrics.observe_http(scope["path"], scope["method"], status)
+            services.metrics.sync_lake()
+
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(logs.RequestLog, on_done=done)])
     app.state.services = services
     return app
 
@@ -126,4 +257,6 @@ def lineage_routes() -> list[Route]:
 
 def app_from_env() -> Starlette:
     """The factory uvicorn calls in each worker process (``--workers N``)."""
-    return create_app(Settings.load())
+    settings = Settings.load()
+    logs.configure(settings.log_format, settings.log_level)
+    return create_app(settings)
