@@ -28,8 +28,9 @@ _CHUNK_SECONDS = 2.0
 _ABSOLUTE_GATE = -70.0
 _RELATIVE_GATE = -10.0
 _OVERSAMPLE = 4
-# 12 taps per phase, as in BS.1770's example interpolator.
-_TRUE_PEAK_FIR = firwin(12 * _OVERSAMPLE, 1 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
+# 12 taps per phase as in BS.1770's example interpolator, plus one: an odd length has an
+# integer delay, so the oversampled grid still lands on the original sample instants.
+_TRUE_PEAK_FIR = firwin(12 * _OVERSAMPLE + 1, 1 / _OVERSAMPLE, window=("kaiser", 8.0)) * _OVERSAMPLE
 # Inter-sample overshoot of real programme material stays well under 6 dB, so a chunk whose
 # sample peak is 6 dB below the true peak found so far cannot raise it: skip oversampling it.
 _TRUE_PEAK_MARGIN = 0.5
@@ -168,20 +169,17 @@ class _Accumulator:
     def _peaks(self, x: np.ndarray) -> None:
         peak = float(np.abs(x).max(initial=0.0))
         self.sample_peak = max(self.sample_peak, peak)
-        history = self.tp_history
-        taps = len(_TRUE_PEAK_FIR) // _OVERSAMPLE
-        if history is None:
-            history = np.zeros((x.shape[0], taps))
-        if peak > _TRUE_PEAK_MARGIN * self.true_peak:
-            padded = np.concatenate((history, x), axis=1)
-            self.true_peak = max(self.true_peak, peak, float(np.abs(upfirdn(_TRUE_PEAK_FIR, padded, _OVERSAMPLE, axis=1)).max()))
-        self.tp_history = np.concatenate((history, x), axis=1)[:, -taps:]
+        taps = len(_TRUE_PEAK_FIR)
+        padded = x if self.tp_history is None else np.concatenate((self.tp_history, x), axis=1)
+        if peak > _TRUE_PEAK_MARGIN * self.true_peak and padded.shape[1] * _OVERSAMPLE >= taps:
+            # Only outputs where the filter lies wholly on real samples: at the chunk edges the
+            # implicit zeros would add a step, and with it a Gibbs overshoot that is not in the signal.
+            up = upfirdn(_TRUE_PEAK_FIR, padded, _OVERSAMPLE, axis=1)[:, taps - 1 : padded.shape[1] * _OVERSAMPLE]
+            self.true_peak = max(self.true_peak, peak, float(np.abs(up).max(initial=0.0)))
+        self.true_peak = max(self.true_peak, peak)
+        self.tp_history = padded[:, -(taps // _OVERSAMPLE + 1) :]
 
     def result(self, silence_dbfs: float, min_silence: float, min_clipped: int) -> AudioQuality:
-        if self.tp_history is not None and self.true_peak > 0:
-            # Flush the interpolator: the signal after the last sample is silence.
-            tail = np.concatenate((self.tp_history, np.zeros_like(self.tp_history)), axis=1)
-            self.true_peak = max(self.true_peak, float(np.abs(upfirdn(_TRUE_PEAK_FIR, tail, _OVERSAMPLE, axis=1)).max()))
         channels = len(self.channel_names)
         if not self.k_energy:
             k_energy = raw = np.zeros((0, channels))
