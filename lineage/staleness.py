@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from lineage.errors import UnknownEntityError
 from lineage.graph import LineageGraph
-from lineage.model import RUN_PREFIX, Run, node_kind
+from lineage.model import RUN_PREFIX, Run
 from lineage.traversal import _topological
 
 
@@ -39,20 +39,22 @@ def direct_reasons(graph: LineageGraph, run: Run) -> list[str]:
 
 
 class _Memo:
-    """Run staleness, computed on demand and remembered for one call."""
+    """Staleness of runs and outputs, computed on demand and remembered for one call.
 
-    __slots__ = ("graph", "runs", "jobs", "assets", "pred", "stale")
+    ``known`` maps run ids and output ids alike to a bool, so checking an input is
+    one dict lookup: the hot path of every staleness query.
+    """
+
+    __slots__ = ("runs", "jobs", "assets", "pred", "known")
 
     def __init__(self, graph: LineageGraph) -> None:
-        self.graph = graph
         self.runs = graph._runs
         self.jobs = graph._jobs
         self.assets = graph._assets
         self.pred = graph.digraph._pred
-        self.stale: dict[str, bool] = {}
+        self.known: dict[str, bool] = {}
 
     def direct(self, run: Run) -> bool:
-        # The hot path of every staleness query: plain dict lookups, no allocation.
         job = self.jobs.get((run.namespace, run.job_name))
         if job is not None and job.version != run.job_version:
             return True
@@ -63,48 +65,58 @@ class _Memo:
                 return True
         return False
 
+    def settle(self, run: Run, stale: bool) -> None:
+        known = self.known
+        known[run.id] = stale
+        for out in run.outputs:
+            known[out] = stale
+
     def run(self, run_id: str) -> bool:
         """Staleness of a run; iterative post-order so deep chains cannot overflow."""
-        stale = self.stale
-        if run_id in stale:
-            return stale[run_id]
-        pred = self.pred
+        known = self.known
+        if run_id in known:
+            return known[run_id]
+        pred, runs = self.pred, self.runs
         stack = [run_id]
         while stack:
             rid = stack[-1]
-            if rid in stale:
+            if rid in known:
                 stack.pop()
                 continue
-            run = self.runs.get(rid)
+            run = runs.get(rid)
             if run is None:
-                stale[rid] = False
+                known[rid] = False
                 stack.pop()
                 continue
             missing: list[str] = []
             result = False
             for ref in run.inputs:
-                producers = pred.get(ref.asset_id)
-                if not producers:
-                    continue
-                p = next(iter(producers))
-                s = stale.get(p)
-                if s is None:
-                    missing.append(p)
-                elif s:
+                s = known.get(ref.asset_id)
+                if s:
                     result = True
                     break
+                if s is None:
+                    producers = pred.get(ref.asset_id)
+                    if producers:
+                        missing.append(next(iter(producers)))
+                    else:
+                        known[ref.asset_id] = False  # a delivered source
             if not result and missing:
                 stack.extend(missing)
                 continue
-            stale[rid] = result or self.direct(run)
+            self.settle(run, result or self.direct(run))
             stack.pop()
-        return stale[run_id]
+        return known[run_id]
 
     def node(self, node_id: str) -> bool:
+        known = self.known.get(node_id)
+        if known is not None:
+            return known
         if node_id.startswith(RUN_PREFIX):
             return self.run(node_id)
         producers = self.pred.get(node_id)
         if not producers:
+            self.known[node_id] = False
             return False
         return self.run(next(iter(producers)))
 
@@ -152,31 +164,50 @@ def _ancestor_runs(graph: LineageGraph, run_id: str) -> set[str]:
 def _stale_runs_under(graph: LineageGraph, root: str, memo: _Memo) -> list[str]:
     """Stale runs downstream of ``root``, evaluated in one breadth-first pass."""
     succ = graph.digraph._succ
+    levels: list[set[str]] = []
+    visited = {root}
+    level: set[str] = {root}
+    while level:
+        nxt: set[str] = set()
+        nxt.update(*[succ[u] for u in level])
+        nxt -= visited
+        visited |= nxt
+        levels.append(nxt)
+        level = nxt
     if memo.node(root):
         # Everything derived from a stale node is stale: no per-run checks needed.
-        seen: set[str] = set()
-        stack = [root]
-        while stack:
-            for v in succ[stack.pop()]:
-                if v not in seen:
-                    seen.add(v)
-                    stack.append(v)
-        return [n for n in seen if n.startswith(RUN_PREFIX)]
-    stale = memo.stale
+        return [n for n in visited if n.startswith(RUN_PREFIX)]
+    known, runs = memo.known, memo.runs
     found: list[str] = []
-    visited: set[str] = {root}
-    level = [root]
-    while level:
-        nxt: list[str] = []
-        for u in level:
-            for v in succ[u]:
-                if v not in visited:
-                    visited.add(v)
-                    nxt.append(v)
-        for v in nxt:
-            if v.startswith(RUN_PREFIX) and (stale[v] if v in stale else memo.run(v)):
+    # Breadth-first order is nearly topological, so a run's inputs are almost always
+    # settled when it is reached; the rare exception recurses through memo.run.
+    for lvl in levels:
+        for v in lvl:
+            run = runs.get(v)
+            if run is None:
+                continue
+            if v in known:
+                if known[v]:
+                    found.append(v)
+                continue
+            stale = False
+            unsettled = False
+            for ref in run.inputs:
+                s = known.get(ref.asset_id)
+                if s:
+                    stale = True
+                    break
+                if s is None:
+                    unsettled = True
+            if stale:
+                memo.settle(run, True)
+            elif unsettled:
+                stale = memo.run(v)
+            else:
+                stale = memo.direct(run)
+                memo.settle(run, stale)
+            if stale:
                 found.append(v)
-        level = nxt
     return found
 
 
@@ -197,14 +228,14 @@ def stale_assets(graph: LineageGraph, root: str | None = None) -> list[str]:
     else:
         _require(graph, root)
         runs = _stale_runs_under(graph, root, memo)
-    out = set()
+    out: set[str] = set()
+    all_runs = graph._runs
     for rid in runs:
-        for o in graph._runs[rid].outputs:
-            if node_kind(o) == "asset":
-                out.add(o)
-    if root is not None and node_kind(root) == "asset" and memo.node(root):
+        out.update(all_runs[rid].outputs)
+    if root is not None and memo.node(root):
         out.add(root)
-    return sorted(out)
+    # Assets are the outputs lineage has an AssetInfo for (segments etc. have none).
+    return sorted(out & graph._assets.keys())
 
 
 def recompute_plan(graph: LineageGraph, asset_ids: Iterable[str] | None = None) -> list[str]:
