@@ -24,7 +24,7 @@ REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 REQUEST_FACTS: ContextVar[dict[str, Any] | None] = ContextVar("request_facts", default=None)
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
 access_log = logging.getLogger("graph_api.access")
 
