@@ -27,13 +27,31 @@ class LakeMutation:
     @strawberry.mutation
     async def add_segments(self, info: Info, input: list[SegmentInput]) -> list[Segment]:
         rows = await info.context.run(info.context.lake.segments.add, [to_row(i) for i in input])
+        await _attach(info, [(r["produced_by"], r["id"]) for r in rows])
         return [Segment.from_record(r) for r in rows]
 
     @strawberry.mutation
     async def add_annotations(self, info: Info, input: list[AnnotationInput]) -> list[Annotation]:
         rows = await info.context.run(info.context.lake.annotations.add, [to_row(i) for i in input])
+        await _attach(info, [(r["produced_by"], r["id"]) for r in rows])
         return [Annotation.from_record(r) for r in rows]
 
     @strawberry.mutation(description="creates the space on first use with the vectors' dimension; returns rows written")
     async def upsert_embeddings(self, info: Info, space: str, model: str, input: list[EmbeddingInput]) -> int:
-        return await info.context.run(info.context.lake.embeddings.upsert, space, model, [to_row(i) for i in input])
+        rows = [to_row(i) for i in input]
+        written = await info.context.run(info.context.lake.embeddings.upsert, space, model, rows)
+        await _attach(info, [(r.get("run_id"), f"emb:{space}:{r['subject_id']}") for r in rows])
+        return written
+
+
+async def _attach(info: Info, produced: list[tuple[str | None, str]]) -> None:
+    """Outputs that name the run that produced them join that run in the lineage."""
+    lineage = info.context.lineage
+    if lineage is None:
+        return
+    by_run: dict[str, list[str]] = {}
+    for run_id, output_id in produced:
+        if run_id:
+            by_run.setdefault(run_id, []).append(output_id)
+    for run_id, outputs in by_run.items():
+        await info.context.run(lineage.attach_outputs, run_id, outputs)

@@ -1,0 +1,348 @@
+"""The lake's lineage: the lineage graph fed with the lake's assets, and the writes that touch
+both (recordRun, OpenLineage events).
+
+Commit order of a run: its new asset rows first (they name the run in ``produced_by``), then
+the run's edges and job, then its ``runs`` row. Rows whose producing run is not visible are
+hidden by ``Lake.scan`` (``Lake.run_visible``), so a crash between commits leaves nothing
+half-visible; ``sweep`` deletes such orphans.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import PurePosixPath
+from typing import Any
+
+from lineage.errors import InvalidEventError, UnknownEntityError
+from lineage.model import AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
+from lineage.service import Lineage
+from lineage.store import LanceLineageStore
+from lineage.traversal import Limits
+
+from graph_api.errors import InvalidArgument, NotFound
+from graph_api.lake import sql
+from graph_api.lake.lake import Lake
+from graph_api.lake.validate import Problems
+
+ASSET_COLUMNS = ["id", "version", "title_id", "role", "media_type", "produced_by", "created_at", "updated_at"]
+# another process's clock may lag ours: re-read a little of the past when catching up
+CLOCK_MARGIN = timedelta(seconds=5)
+STATUSES = ("RUNNING", "COMPLETED", "FAILED", "ABORTED")
+EXTENSION_TYPES = {
+    "VIDEO": {".mov", ".mp4", ".mxf", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".y4m"},
+    "AUDIO": {".wav", ".aac", ".m4a", ".mp3", ".flac", ".opus", ".ogg", ".aiff", ".ac3"},
+    "IMAGE": {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".exr", ".dpx", ".webp", ".bmp"},
+    "TEXT": {".srt", ".vtt", ".ttml", ".scc", ".txt", ".json"},
+}
+
+
+def media_type_for(uri: str) -> str | None:
+    suffix = PurePosixPath(uri.split("?")[0]).suffix.lower()
+    return next((kind for kind, suffixes in EXTENSION_TYPES.items() if suffix in suffixes), None)
+
+
+def info_from_row(row: dict[str, Any]) -> AssetInfo:
+    return AssetInfo(id=row["id"], version=row["version"], title_id=row["title_id"], role=row["role"],
+                     media_type=row["media_type"], produced_by=row["produced_by"], created_at=row["created_at"])
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run: Run
+    replayed: bool  # true when an idempotency key returned an earlier run
+
+
+class LakeLineage:
+    def __init__(self, lake: Lake, limits: Limits) -> None:
+        self.lake = lake
+        self.limits = limits
+        self._assets_lock = threading.Lock()
+        self._assets_version = lake.table_version("assets")
+        self._assets_since: datetime | None = None
+        self.service = Lineage(LanceLineageStore(lake.db), self._all_assets)
+        lake.run_visible = self.run_exists
+
+    # --- the asset feed -----------------------------------------------------------
+    def _all_assets(self) -> Iterable[AssetInfo]:
+        rows = self.lake.scan("assets", "is_current = TRUE", columns=ASSET_COLUMNS, title_column=None)
+        if rows.num_rows:
+            self._assets_since = max(rows.column("updated_at").to_pylist())
+        return [info_from_row(r) for r in rows.to_pylist()]
+
+    def refresh(self) -> None:
+        """Catch up with writes another process made; cheap when there were none."""
+        self.service.refresh()
+        version = self.lake.table_version("assets")
+        if version == self._assets_version:
+            return
+        with self._assets_lock:
+            since = self._assets_since
+            where = "is_current = TRUE"
+            if since is not None:
+                where += f" AND updated_at >= TIMESTAMP '{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+            rows = self.lake.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
+            self.note_assets(rows)
+            self._assets_version = version
+
+    def note_assets(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Tell lineage about asset rows just written (new assets, new versions)."""
+        current = [r for r in rows if r.get("is_current", True)]
+        if not current:
+            return
+        self.service.upsert_assets(info_from_row(r) for r in current)
+        newest = max(r["updated_at"] for r in current)
+        if self._assets_since is None or newest > self._assets_since:
+            self._assets_since = newest
+
+    # --- reads ----------------------------------------------------------------------
+    def run_exists(self, run_id: str) -> bool:
+        return self.service.graph.get_run(run_id) is not None
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.service.graph.get_run(run_id)
+
+    def job(self, namespace: str, name: str) -> Job | None:
+        return self.service.graph.get_job(namespace, name)
+
+    def derivatives(self, asset_id: str) -> list[str]:
+        with self.service.read() as graph:
+            if asset_id not in graph:
+                return []
+            g = graph.digraph
+            out: set[str] = set()
+            for run_id in g.successors(asset_id):
+                out.update(o for o in g.successors(run_id) if o.startswith("asset_"))
+            return sorted(out)
+
+    def is_stale(self, asset_id: str) -> bool:
+        from lineage.staleness import is_stale
+
+        with self.service.read() as graph:
+            return asset_id in graph and is_stale(graph, asset_id)
+
+    # --- writes ---------------------------------------------------------------------
+    def record_run(self, spec: dict[str, Any]) -> RecordedRun:
+        """Record a run from a RunInput-shaped dict: its new output assets, edges, job and run row."""
+        lake = self.lake
+        with lake.write_lock:
+            key = spec.get("idempotency_key")
+            if key:
+                earlier = self.service.graph.runs_for_key(key)
+                if earlier:
+                    return RecordedRun(earlier[0], True)
+            problems = Problems("recordRun", lake.max_batch)
+            job = spec.get("job") or {}
+            for field in ("namespace", "name"):
+                if not isinstance(job.get(field), str) or not job[field].strip():
+                    problems.add(None, f"job.{field}", f"job.{field} is required")
+            status = spec.get("status") or "COMPLETED"
+            if status not in STATUSES:
+                problems.add(None, "status", f"unknown status {status!r}")
+            started, ended = spec.get("started_at"), spec.get("ended_at")
+            if started and ended and _utc(ended) < _utc(started):
+                problems.add(None, "ended_at", f"endedAt {ended.isoformat()} is before startedAt {started.isoformat()}")
+            input_ids = list(spec.get("inputs") or [])
+            if len(set(input_ids)) != len(input_ids):
+                problems.add(None, "inputs", "an input is listed twice")
+            found = lake.assets.get_many(input_ids)
+            for i, asset_id in enumerate(input_ids):
+                if asset_id not in found:
+                    problems.add(i, "inputs", f"unknown input asset {asset_id!r}", "NOT_FOUND")
+            problems.raise_if_any()
+            run_id = new_run_id()
+            outputs = list(spec.get("outputs") or [])
+            prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+            new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
+            now = datetime.now(timezone.utc)
+            run = Run(
+                id=run_id, namespace=job["namespace"].strip(), job_name=job["name"].strip(),
+                job_version=job.get("version"), status=status, parameters=spec.get("parameters"),
+                started_at=_utc(started), ended_at=_utc(ended), recorded_at=now,
+                inputs=tuple(InputRef(a, found[a]["version"]) for a in input_ids),
+                outputs=tuple(a.id for a in new_assets), idempotency_key=key,
+            )
+            self.service.check_run(run, new_assets)
+            if prepared is not None:
+                lake.assets.write(prepared)
+            current = self.job(run.namespace, run.job_name)
+            job_row = Job(run.namespace, run.job_name, run.job_version if run.job_version is not None
+                          else (current.version if current else None))
+            self.service.commit_run(run, job_row, new_assets)
+            if prepared is not None:
+                self.note_assets(prepared.results)
+            return RecordedRun(run, False)
+
+    def attach_outputs(self, run_id: str, output_ids: Sequence[str]) -> None:
+        """Segments, annotations or embeddings that name the run that produced them."""
+        if output_ids:
+            self.service.add_outputs(run_id, list(output_ids))
+
+    def set_job_version(self, namespace: str, name: str, version: str | None) -> Job:
+        return self.service.set_job_version(namespace, name, version)
+
+    # --- OpenLineage -----------------------------------------------------------------
+    def ingest_event(self, payload: Any) -> Run:
+        """Apply one OpenLineage RunEvent: START creates the run, COMPLETE/FAIL/ABORT update it."""
+        event = parse_run_event(payload)
+        lake = self.lake
+        with lake.write_lock:
+            inputs = self._assets_by_uri(event.inputs, must_exist=True)
+            existing = self.service.graph.run_for_external_id(event.run_id)
+            outputs = self._assets_by_uri(event.outputs, must_exist=False)
+            run_id = existing.id if existing else new_run_id()
+            title_id = self._title_for(event, inputs, existing)
+            to_register = [self._output_row(d, title_id) for d in event.outputs if d.uri not in outputs]
+            prepared = lake.assets.prepare(to_register, produced_by=run_id, what="OpenLineage event") \
+                if to_register else None
+            new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
+            output_ids = [outputs[d.uri]["id"] if d.uri in outputs else None for d in event.outputs]
+            fresh = iter(a.id for a in new_assets)
+            output_ids = [o or next(fresh) for o in output_ids]
+            status = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED",
+                      "ABORT": "ABORTED"}.get(event.event_type, existing.status if existing else "RUNNING")
+            started = existing.started_at if existing and existing.started_at else (
+                event.event_time if event.event_type in ("START", "RUNNING") else None)
+            ended = event.event_time if status in ("COMPLETED", "FAILED", "ABORTED") else None
+            run = Run(
+                id=run_id, namespace=event.job_namespace, job_name=event.job_name,
+                job_version=event.job_version or (existing.job_version if existing else None), status=status,
+                parameters=event.parameters if event.parameters is not None else (
+                    existing.parameters if existing else None),
+                started_at=started, ended_at=ended, recorded_at=datetime.now(timezone.utc),
+                inputs=tuple(InputRef(r["id"], r["version"]) for r in inputs.values()),
+                outputs=tuple(output_ids), external_run_id=event.run_id,
+            )
+            if existing:
+                self.service.graph.merge_update(run, new_assets)
+            else:
+                self.service.check_run(run, new_assets)
+            if prepared is not None:
+                lake.assets.write(prepared)
+            if existing:
+                run = self.service.update_run(run, new_assets)
+            else:
+                run = self.service.commit_run(run, None, new_assets)
+            if prepared is not None:
+                self.note_assets(prepared.results)
+            return run
+
+    def _assets_by_uri(self, datasets: Sequence[OLDataset], must_exist: bool) -> dict[str, dict[str, Any]]:
+        uris = [d.uri for d in datasets]
+        rows = self.lake.scan("assets", sql.all_of("is_current = TRUE", sql.is_in("uri", uris))).to_pylist() \
+            if uris else []
+        found = {r["uri"]: r for r in rows}
+        if must_exist:
+            for d in datasets:
+                if d.uri not in found:
+                    raise UnknownEntityError(f"unknown input dataset {d.namespace}/{d.name} (asset uri {d.uri}): "
+                                             "register it before a run reads it")
+        return found
+
+    def _title_for(self, event: OLRunEvent, inputs: dict[str, dict[str, Any]], existing: Run | None) -> str | None:
+        for d in event.outputs:
+            facet = d.facets.get("mediagraph_title") or {}
+            if facet.get("titleId"):
+                if self.lake.titles.get(facet["titleId"]) is None:
+                    raise InvalidEventError(f"the mediagraph_title facet of {d.namespace}/{d.name} names unknown "
+                                            f"title {facet['titleId']!r}")
+                return facet["titleId"]
+        titles = sorted({r["title_id"] for r in inputs.values()})
+        if titles:
+            return titles[0]
+        if existing and existing.inputs:
+            asset = self.lake.assets.get(existing.inputs[0].asset_id)
+            return asset["title_id"] if asset else None
+        return None
+
+    def _output_row(self, dataset: OLDataset, title_id: str | None) -> dict[str, Any]:
+        if title_id is None:
+            raise InvalidEventError(f"cannot tell which title output {dataset.namespace}/{dataset.name} belongs to: "
+                                    "the run has no inputs and no mediagraph_title facet names one")
+        facet = dataset.facets.get("mediagraph_asset") or {}
+        media_type = facet.get("mediaType") or media_type_for(dataset.uri)
+        if media_type is None:
+            raise InvalidEventError(f"cannot tell the media type of output {dataset.namespace}/{dataset.name} from "
+                                    "its extension: name it in a mediagraph_asset facet (mediaType)")
+        return {"title_id": title_id, "media_type": media_type, "role": facet.get("role") or "derived",
+                "uri": dataset.uri, "checksum": facet.get("checksum"), "size_bytes": facet.get("sizeBytes")}
+
+    # --- queries: pure lineage functions under the read lock ---------------------------------
+    def _graph_for(self, as_of: datetime | None) -> Any:
+        from lineage.history import as_of as history_as_of
+
+        return self.service.graph if as_of is None else history_as_of(self.service.graph, as_of)
+
+    def traverse(self, root: str, direction: str, max_depth: int, limit: int,
+                  as_of: datetime | None = None) -> Any:
+        from lineage.traversal import traverse
+
+        with self.service.read():
+            return traverse(self._graph_for(as_of), root, direction, max_depth, limit, self.limits)
+
+    def provenance(self, asset_id: str, as_of: datetime | None = None) -> tuple[list[Any], list[str]]:
+        from lineage.traversal import provenance, sources
+
+        with self.service.read():
+            graph = self._graph_for(as_of)
+            if asset_id not in graph:
+                return [], []
+            return provenance(graph, asset_id), sources(graph, asset_id)
+
+    def impact(self, asset_id: str) -> list[str]:
+        from lineage.traversal import impact
+
+        with self.service.read() as graph:
+            return [a.id for a in impact(graph, asset_id)] if asset_id in graph else []
+
+    def impact_groups(self, asset_id: str) -> list[tuple[str, str, list[str]]]:
+        from lineage.traversal import impact_groups
+
+        with self.service.read() as graph:
+            if asset_id not in graph:
+                return []
+            return [(g.title_id, g.role, [a.id for a in g.assets]) for g in impact_groups(graph, asset_id)]
+
+    def stale_assets(self, root: str | None = None) -> list[tuple[str, list[str]]]:
+        from lineage.staleness import stale_assets, stale_reasons
+
+        with self.service.read() as graph:
+            if root is not None and root not in graph:
+                raise UnknownEntityError(f"unknown lineage node {root}")
+            return [(a, stale_reasons(graph, a)) for a in stale_assets(graph, root) if a.startswith("asset_")]
+
+    def recompute_plan(self, asset_ids: Sequence[str] | None = None) -> list[str]:
+        from lineage.staleness import recompute_plan
+
+        with self.service.read() as graph:
+            for a in asset_ids or []:
+                if a not in graph:
+                    raise UnknownEntityError(f"unknown asset {a}")
+            return recompute_plan(graph, list(asset_ids) if asset_ids is not None else None)
+
+    # --- maintenance --------------------------------------------------------------------
+    def sweep(self, older_than: timedelta = timedelta(minutes=10)) -> dict[str, int]:
+        """Delete what crashed writes left invisible: run edges without a run, assets of unknown runs."""
+        edges = self.service.sweep_orphans(older_than)
+        cutoff = (datetime.now(timezone.utc) - older_than).strftime("%Y-%m-%d %H:%M:%S.%f")
+        rows = self.lake.scan("assets", f"produced_by IS NOT NULL AND created_at < TIMESTAMP '{cutoff}'",
+                              columns=["id", "version", "produced_by"], title_column=None)
+        orphans = [(r["id"], r["version"]) for r in rows.to_pylist() if not self.run_exists(r["produced_by"])]
+        if orphans:
+            self.lake.delete("assets", " OR ".join(f"(id = {sql.literal(i)} AND version = {v})" for i, v in orphans))
+        return {"run_edges": edges, "assets": len(orphans)}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def open_lineage(lake: Lake, settings: Any) -> LakeLineage:
+    return LakeLineage(lake, Limits(max_depth=settings.lineage_max_depth, max_nodes=settings.lineage_max_nodes))
+
+
+__all__ = ["LakeLineage", "RecordedRun", "media_type_for", "open_lineage", "InvalidArgument", "NotFound"]

@@ -1,0 +1,226 @@
+"""Lineage queries and mutations: recordRun, run, lineage, provenance, impact, staleness, jobs."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from graph_api.errors import Unavailable
+from graph_api.schema.enums import LineageDirection
+from graph_api.schema.inputs import RunInput, to_row
+from graph_api.schema.lineage_types import Job, Run, load_run
+from graph_api.schema.nodes import Annotation, Asset, Segment, Title, _page, by_id
+from graph_api.schema.pagination import Connection
+from graph_api.schema.scalars import JSON
+
+
+@strawberry.type(description="an embedding in the lineage: the vector of a subject in a space")
+class EmbeddingRef:
+    id: strawberry.ID
+    space: str
+    subject_id: strawberry.ID
+
+
+LineageEntity = Annotated[Asset | Run | Segment | Annotation | EmbeddingRef, strawberry.union("LineageEntity")]
+
+
+@strawberry.type
+class LineageNode:
+    entity: LineageEntity
+    degree: int = strawberry.field(description="hops from the root")
+
+
+@strawberry.type
+class LineageEdge:
+    from_: strawberry.ID = strawberry.field(name="from")
+    to: strawberry.ID
+
+
+@strawberry.type
+class LineageGraph:
+    root: strawberry.ID
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    is_partial: bool = strawberry.field(description="true when maxDepth or limit cut the traversal")
+
+
+@strawberry.type
+class InputVersion:
+    asset: Asset
+    version: int = strawberry.field(description="the version the run read")
+    current_version: int
+
+
+@strawberry.type(description="one run of a recipe, with everything needed to replay it")
+class ProvenanceStep:
+    run: Run
+    job: Job
+    job_version: str | None
+    parameters: JSON | None
+    inputs: list[InputVersion]
+    outputs: list[Asset]
+
+
+@strawberry.type
+class Provenance:
+    asset: Asset
+    sources: list[Asset] = strawberry.field(description="the delivered assets the recipe starts from")
+    steps: list[ProvenanceStep] = strawberry.field(description="in topological order: replay them in this order")
+
+
+@strawberry.type
+class ImpactGroup:
+    title: Title
+    role: str
+    assets: list[Asset]
+
+
+@strawberry.type
+class StaleAsset:
+    asset: Asset
+    reasons: list[str]
+
+
+def _lineage(info: Info) -> Any:
+    lineage = info.context.lineage
+    if lineage is None:
+        raise Unavailable("lineage is not attached to this lake")
+    return lineage
+
+
+async def _assets(info: Info, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = await info.context.loaders.asset.load_many(ids)
+    return {r["id"]: r for r in rows if r}
+
+
+async def _entities(info: Info, ids: list[str]) -> dict[str, Any]:
+    """Lineage node ids as GraphQL objects, loaded in one batch per kind; invisible ones are left out."""
+    loaders = info.context.loaders
+    by_kind: dict[str, list[str]] = {}
+    for node_id in ids:
+        by_kind.setdefault(node_id.split("_", 1)[0] if not node_id.startswith("emb:") else "emb", []).append(node_id)
+    out: dict[str, Any] = {}
+    for row in await loaders.asset.load_many(by_kind.get("asset", [])):
+        if row:
+            out[row["id"]] = Asset.from_record(row)
+    for row in await loaders.segment.load_many(by_kind.get("seg", [])):
+        if row:
+            out[row["id"]] = Segment.from_record(row)
+    for row in await loaders.annotation.load_many(by_kind.get("ann", [])):
+        if row:
+            out[row["id"]] = Annotation.from_record(row)
+    for run_id in by_kind.get("run", []):
+        run = await load_run(info, run_id)
+        if run:
+            out[run_id] = run
+    for emb in by_kind.get("emb", []):
+        _, space, subject = emb.split(":", 2)
+        out[emb] = EmbeddingRef(id=strawberry.ID(emb), space=space, subject_id=strawberry.ID(subject))
+    return out
+
+
+@strawberry.type
+class LineageQuery:
+    @strawberry.field
+    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+        return await load_run(info, id)
+
+    @strawberry.field
+    def jobs(self, info: Info) -> list[Job]:
+        lineage = _lineage(info)
+        return [Job(namespace=j.namespace, name=j.name, version=j.version)
+                for j in sorted(lineage.service.graph.jobs(), key=lambda j: (j.namespace, j.name))]
+
+    @strawberry.field(description="the lineage around an asset, run, segment or annotation: DataHub's shape, "
+                                  "bounded by maxDepth and limit; asOf ignores runs recorded after it")
+    async def lineage(self, info: Info, id: strawberry.ID, direction: LineageDirection | None = None,
+                      max_depth: int | None = None, limit: int | None = None,
+                      as_of: datetime | None = None) -> LineageGraph:
+        lineage = _lineage(info)
+        traversal = await info.context.run(
+            lineage.traverse, id, (direction or LineageDirection.BOTH).value,
+            10 if max_depth is None else max_depth, 1000 if limit is None else limit, as_of)
+        entities = await _entities(info, [n for n, _ in traversal.nodes])
+        nodes = [LineageNode(entity=entities[n], degree=d) for n, d in traversal.nodes if n in entities]
+        edges = [LineageEdge(from_=strawberry.ID(a), to=strawberry.ID(b)) for a, b in traversal.edges
+                 if a in entities and b in entities]
+        return LineageGraph(root=strawberry.ID(traversal.root), nodes=nodes, edges=edges,
+                            is_partial=traversal.is_partial)
+
+    @strawberry.field(description="the full recipe of an asset back to its delivered sources")
+    async def provenance(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Provenance | None:
+        lineage = _lineage(info)
+        root = await info.context.loaders.asset.load(id)
+        if root is None:
+            return None
+        steps, sources = await info.context.run(lineage.provenance, id, as_of)
+        ids = sorted({ref.asset_id for s in steps for ref in s.inputs} | {o for s in steps for o in s.outputs
+                                                                          if o.startswith("asset_")} | set(sources))
+        assets = await _assets(info, ids)
+        out = []
+        for step in steps:
+            run = await load_run(info, step.run_id)
+            job = lineage.job(step.job_namespace, step.job_name)
+            out.append(ProvenanceStep(
+                run=run, job=Job(namespace=step.job_namespace, name=step.job_name,
+                                 version=job.version if job else step.job_version),
+                job_version=step.job_version, parameters=step.parameters,
+                inputs=[InputVersion(asset=Asset.from_record(assets[r.asset_id]), version=r.version,
+                                     current_version=assets[r.asset_id]["version"])
+                        for r in step.inputs if r.asset_id in assets],
+                outputs=[Asset.from_record(assets[o]) for o in step.outputs if o in assets]))
+        return Provenance(asset=Asset.from_record(root), steps=out,
+                          sources=[Asset.from_record(assets[s]) for s in sources if s in assets])
+
+    @strawberry.field(description="every asset downstream of this one")
+    async def impact(self, info: Info, id: strawberry.ID, first: int | None = None,
+                     after: str | None = None) -> Connection[Asset]:
+        lineage = _lineage(info)
+        ids = await info.context.run(lineage.impact, id)
+        rows = sorted((await _assets(info, ids)).values(), key=by_id)
+        return _page(info, rows, by_id, Asset.from_record, first, after)
+
+    @strawberry.field(description="impact grouped by title and role")
+    async def impact_groups(self, info: Info, id: strawberry.ID) -> list[ImpactGroup]:
+        lineage = _lineage(info)
+        groups = await info.context.run(lineage.impact_groups, id)
+        assets = await _assets(info, [a for g in groups for a in g[2]])
+        titles = {r["id"]: r for r in await info.context.loaders.title.load_many(sorted({g[0] for g in groups})) if r}
+        return [ImpactGroup(title=Title.from_record(titles[t]), role=role,
+                            assets=[Asset.from_record(assets[a]) for a in ids if a in assets])
+                for t, role, ids in groups if t in titles]
+
+    @strawberry.field(description="derived assets that must be recomputed, under root when given")
+    async def stale_assets(self, info: Info, under: Annotated[strawberry.ID | None, strawberry.argument(
+            name="root", description="only assets downstream of this one")] = None) -> list[StaleAsset]:
+        lineage = _lineage(info)
+        stale = await info.context.run(lineage.stale_assets, under)
+        assets = await _assets(info, [a for a, _ in stale])
+        return [StaleAsset(asset=Asset.from_record(assets[a]), reasons=reasons) for a, reasons in stale
+                if a in assets]
+
+    @strawberry.field(description="the runs to redo, in topological order, to bring these assets "
+                                  "(or every stale asset) up to date")
+    async def recompute_plan(self, info: Info, ids: list[strawberry.ID] | None = None) -> list[Run]:
+        lineage = _lineage(info)
+        run_ids = await info.context.run(lineage.recompute_plan, ids)
+        runs = [await load_run(info, r) for r in run_ids]
+        return [r for r in runs if r]
+
+
+@strawberry.type
+class LineageMutation:
+    @strawberry.mutation(description="record how assets were derived: the run, its inputs (at their current "
+                                     "versions) and its new output assets, atomically")
+    async def record_run(self, info: Info, input: RunInput) -> Run:
+        lineage = _lineage(info)
+        recorded = await info.context.run(lineage.record_run, to_row(input))
+        return Run.from_record(recorded.run)
+
+    @strawberry.mutation(description="set a job's current version: runs of other versions become stale")
+    async def set_job_version(self, info: Info, namespace: str, name: str, version: str | None) -> Job:
+        lineage = _lineage(info)
+        job = await info.context.run(lineage.set_job_version, namespace, name, version)
+        return Job(namespace=job.namespace, name=job.name, version=job.version)
