@@ -2,14 +2,9 @@
 // media graph itself (graph_api/static), so it works without internet access.
 (function () {
   var config = JSON.parse(document.getElementById('mediagraph-config').textContent);
-  var params = new URLSearchParams(window.location.search);
   var tabs = config.examples.map(function (example) {
     return { query: example.query, variables: example.variables, headers: config.headers };
   });
-  if (params.get('query')) {
-    tabs.unshift({ query: params.get('query'), variables: params.get('variables') || undefined,
-                   headers: config.headers });
-  }
   var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(GraphiQL, {

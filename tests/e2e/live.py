@@ -2,8 +2,10 @@
 GraphQL, and Node scripts from js/ (the federation gateway, the graphql-http audit)."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import tempfile
 import select
 import shutil
 import subprocess
@@ -47,6 +49,20 @@ def seed(server: LiveServer) -> dict[str, Any]:
          "durationSeconds": 90.0, "width": 1920, "height": 1080}
         for t in titles for role in ("source", "trailer")]})["registerAssets"]
     return {"titles": titles, "assets": assets}
+
+
+_shared: dict[str, Any] = {}
+
+
+def shared_server() -> tuple[LiveServer, dict[str, Any]]:
+    """One seeded server for the read-only end-to-end tests of a run (starting one takes seconds)."""
+    if "server" not in _shared:
+        lake = Path(tempfile.mkdtemp(prefix="mediagraph-e2e-")) / "lake"
+        server = LiveServer(str(lake))
+        atexit.register(shutil.rmtree, lake.parent, True)
+        atexit.register(server.stop)
+        _shared["server"], _shared["data"] = server, seed(server)
+    return _shared["server"], _shared["data"]
 
 
 class NodeProcess:

@@ -9,33 +9,28 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer
-from tests.e2e.live import NodeProcess, gql, node_or_skip, run_node, seed
+from tests.e2e.live import NodeProcess, gql, node_or_skip, run_node, shared_server
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     node_or_skip()
     tmp = tmp_path_factory.mktemp("federation")
-    server = LiveServer(str(tmp / "lake"))
+    server, data = shared_server()
+    title, other = data["titles"]
+    trailer = next(a for a in data["assets"] if a["title"]["id"] == title["id"] and a["role"] == "trailer")
+    promotions = tmp / "promotions.json"
+    promotions.write_text(json.dumps([
+        {"headline": "Now streaming", "titleId": title["id"], "assetId": trailer["id"]},
+        {"headline": "Coming soon", "titleId": other["id"], "assetId": None},
+    ]))
+    gateway = NodeProcess(["federation/gateway.mjs", "--mediagraph", server.url + "/graphql",
+                           "--promotions", str(promotions)], tmp / "gateway.log")
     try:
-        data = seed(server)
-        title, other = data["titles"]
-        trailer = next(a for a in data["assets"] if a["title"]["id"] == title["id"] and a["role"] == "trailer")
-        promotions = tmp / "promotions.json"
-        promotions.write_text(json.dumps([
-            {"headline": "Now streaming", "titleId": title["id"], "assetId": trailer["id"]},
-            {"headline": "Coming soon", "titleId": other["id"], "assetId": None},
-        ]))
-        gateway = NodeProcess(["federation/gateway.mjs", "--mediagraph", server.url + "/graphql",
-                               "--promotions", str(promotions)], tmp / "gateway.log")
-        try:
-            yield {**data, "server": server, "gateway": gateway.info["gateway"], "hints": gateway.info["hints"],
-                   "title": title, "other": other, "trailer": trailer}
-        finally:
-            gateway.stop()
+        yield {**data, "server": server, "gateway": gateway.info["gateway"], "hints": gateway.info["hints"],
+               "title": title, "other": other, "trailer": trailer}
     finally:
-        server.stop()
+        gateway.stop()
 
 
 def test_the_composition_command_composes_the_media_graph(stack: dict[str, Any], tmp_path: Path) -> None:
