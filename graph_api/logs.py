@@ -76,6 +76,7 @@ class TextFormatter(logging.Formatter):
 def configure(fmt: str = "json", level: str = "info") -> None:
     """Send every logger (uvicorn's too) to stderr in ``fmt``; replaces earlier handlers."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_stamp_request_id)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -86,6 +87,13 @@ def configure(fmt: str = "json", level: str = "info") -> None:
         logger.propagate = True
     # the request line below replaces uvicorn's access log
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def _stamp_request_id(record: logging.LogRecord) -> bool:
+    # formatted later (a queue, a test's capture) the record still knows its request
+    if not getattr(record, "request_id", ""):
+        record.request_id = REQUEST_ID.get()
+    return True
 
 
 class RequestLog:
@@ -123,7 +131,7 @@ class RequestLog:
             if self.on_done is not None:
                 self.on_done(scope, status, elapsed)
             access_log.info("%s %s %d", scope["method"], scope["path"], status, extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
+                "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
                 "durationMs": round(elapsed * 1000, 2), **facts})
             REQUEST_FACTS.reset(facts_token)
             REQUEST_ID.reset(id_token)

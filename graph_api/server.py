@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -196,7 +197,7 @@ async def healthz(request: Request) -> Response:
         tables = await _to_thread(services.lake.table_names)
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ok", "lake": services.lake.uri, "tables": len(tables),
+    return JSONResponse({"status": "ok", "lake": services.lake.uri, "tables": len(tables), "pid": os.getpid(),
                          "uptimeSeconds": round(time.time() - services.started, 1)})
 
 

@@ -1,0 +1,175 @@
+"""The server's operations: federation entities, persisted queries, /metrics, request ids and
+JSON logs, tracing."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from graph_api.lake import Lake
+from graph_api.server import create_app
+from graph_api.settings import Settings
+from tests.conftest import make_assets, make_title
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def client(settings: Settings, lake: Lake) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, lake)) as http:
+        yield http
+
+
+def test_entities_for_100_representations_take_a_constant_number_of_lake_reads(client: TestClient,
+                                                                                 lake: Lake) -> None:
+    title = make_title(lake)
+    assets = make_assets(lake, title["id"], count=100)
+    query = """query ($r: [_Any!]!) { _entities(representations: $r) {
+                 ... on Asset { id uri title { id name } } ... on Title { name } } }"""
+
+    def reads(n: int) -> int:
+        reps = [{"__typename": "Asset", "id": a["id"]} for a in assets[:n]] + [{"__typename": "Title", "id": title["id"]}]
+        body = client.post("/graphql", json={"query": query, "variables": {"r": reps}}).json()
+        assert "errors" not in body and len(body["data"]["_entities"]) == n + 1
+        assert all(e["title"]["name"] == title["name"] for e in body["data"]["_entities"][:n])
+        return body["extensions"]["lakeReads"]
+
+    assert reads(100) == reads(2) <= 3
+
+
+def test_service_sdl_is_a_federation_2_subgraph(client: TestClient) -> None:
+    sdl = client.post("/graphql", json={"query": "{ _service { sdl } }"}).json()["data"]["_service"]["sdl"]
+    assert "specs.apollo.dev/federation/v2.7" in sdl
+    for entity in ("Title", "Asset", "Segment", "Run"):
+        assert f'type {entity} implements Node @key(fields: "id")' in sdl
+
+
+def test_apq_not_found_then_registered_then_served_by_hash(client: TestClient, lake: Lake) -> None:
+    make_title(lake, name="Persisted")
+    query = "query Names { titles { edges { node { name } } } }"
+    ext = {"persistedQuery": {"version": 1, "sha256Hash": sha(query)}}
+    miss = client.post("/graphql", json={"extensions": ext})
+    assert miss.status_code == 200
+    assert miss.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert "no-cache" in miss.headers["cache-control"]
+    registered = client.post("/graphql", json={"query": query, "extensions": ext})
+    assert registered.json()["data"]["titles"]["edges"][0]["node"]["name"] == "Persisted"
+    hit = client.get("/graphql", params={"extensions": json.dumps(ext)})
+    assert hit.json()["data"] == registered.json()["data"]
+    wrong = client.post("/graphql", json={"query": query, "extensions": {
+        "persistedQuery": {"version": 1, "sha256Hash": sha("something else")}}})
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["message"] == "provided sha does not match query"
+
+
+def test_allowlist_runs_only_registered_operations(lake: Lake, lake_dir: str, tmp_path: Path) -> None:
+    allowed = "query Count { titles { edges { node { id } } } }"
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [
+        {"id": sha(allowed), "name": "Count", "type": "query", "body": allowed}]}))
+    settings = Settings.load(env={}, lake=lake_dir, persisted_queries="allowlist",
+                             persisted_queries_file=str(manifest))
+    with TestClient(create_app(settings, lake)) as http:
+        by_hash = http.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1,
+                                                                                "sha256Hash": sha(allowed)}}})
+        assert by_hash.json() == {"data": {"titles": {"edges": []}}, "extensions": {"lakeReads": 1}}
+        assert "errors" not in http.post("/graphql", json={"query": allowed}).json()
+        other = http.post("/graphql", json={"query": "{ titles { edges { node { name } } } }"})
+        assert other.status_code == 400
+        assert other.json()["errors"][0]["extensions"]["code"] == "QUERY_NOT_IN_ALLOWLIST"
+        unknown = http.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}})
+        assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+def test_graphql_response_json_status_codes(client: TestClient) -> None:
+    accept = {"accept": GRAPHQL_RESPONSE}
+    ok = client.post("/graphql", json={"query": "{ __typename }"}, headers=accept)
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    invalid = client.post("/graphql", json={"query": "{ nope }"}, headers=accept)
+    assert invalid.status_code == 400 and "data" not in invalid.json()
+    assert client.post("/graphql", json={"query": "{ nope }"}).status_code == 200
+    not_found = client.post("/graphql", json={"query": '{ title(id: "title_x") { name } }'}, headers=accept)
+    assert not_found.status_code == 200 and not_found.json()["data"] == {"title": None}
+    assert client.get("/graphql", params={"query": "mutation { __typename }"}).status_code == 405
+    assert client.post("/graphql", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
+    assert client.post("/graphql", json={"query": "{ __typename }"}, headers={"accept": "text/csv"}).status_code == 406
+
+
+def test_metrics_count_operations_errors_lake_reads_writes_and_fragments(client: TestClient) -> None:
+    client.post("/graphql", json={"query": 'mutation Make { createTitle(input: {name: "M", kind: MOVIE}) { id } }'})
+    for _ in range(3):
+        client.post("/graphql", json={"query": "query Listing { titles { edges { node { name } } } }"})
+    client.post("/graphql", json={"query": "query Broken { nope }"})
+    text = client.get("/metrics").text
+    assert 'mediagraph_graphql_requests_total{operation="Listing",type="query"} 3.0' in text
+    assert 'mediagraph_graphql_requests_total{operation="Make",type="mutation"} 1.0' in text
+    assert 'mediagraph_graphql_request_duration_seconds_count{operation="Listing"} 3.0' in text
+    assert 'mediagraph_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED",operation="Broken"} 1.0' in text
+    assert 'mediagraph_lake_reads_total{table="titles"} 3.0' in text
+    assert 'mediagraph_lake_writes_total{table="titles"} 1.0' in text
+    assert 'mediagraph_lake_fragments{table="titles"} 1.0' in text
+    assert 'mediagraph_http_requests_total{method="POST",route="/graphql",status="200"} 5.0' in text
+
+
+def test_lineage_graph_size_is_reported_when_lineage_is_attached(client: TestClient) -> None:
+    class Graph:
+        node_count, edge_count, run_count, asset_count = 7, 6, 2, 5
+
+    class Lineage:
+        graph = Graph()
+
+        def refresh(self) -> bool:
+            return False
+
+    client.app.state.services.lineage = Lineage()  # type: ignore[attr-defined]
+    text = client.get("/metrics").text
+    assert "mediagraph_lineage_nodes 7.0" in text and "mediagraph_lineage_edges 6.0" in text
+
+
+def test_request_id_is_kept_echoed_and_logged(client: TestClient, caplog: Any) -> None:
+    from graph_api.logs import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="graph_api.access"):
+        response = client.post("/graphql", json={"query": "query Who { __typename }"},
+                               headers={"x-request-id": "gateway-42"})
+    assert response.headers["x-request-id"] == "gateway-42"
+    line = json.loads(JsonFormatter().format(caplog.records[-1]))
+    assert line["requestId"] == "gateway-42" and line["operationName"] == "Who" and line["status"] == 200
+    fresh = client.post("/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "bad id\n!"})
+    assert fresh.headers["x-request-id"] != "bad id\n!" and len(fresh.headers["x-request-id"]) == 16
+
+
+def test_tracing_makes_a_span_per_operation(lake_dir: str, lake: Lake) -> None:
+    trace = pytest.importorskip("opentelemetry.trace")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    settings = Settings.load(env={}, lake=lake_dir, tracing="on")
+    with TestClient(create_app(settings, lake)) as http:
+        http.post("/graphql", json={"query": "query Traced { titles { edges { node { id } } } }"})
+    span = exporter.get_finished_spans()[-1]
+    assert span.name == "graphql Traced"
+    assert span.attributes["graphql.operation.type"] == "query" and span.attributes["mediagraph.lake_reads"] == 1
+
+
+def test_graphiql_page_loads_its_files_from_the_server(client: TestClient) -> None:
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "unpkg" not in page.text and "jsdelivr" not in page.text
+    for name in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js",
+                 "mediagraph-graphiql.js"):
+        assert f"/static/{name}" in page.text
+        assert client.get(f"/static/{name}").status_code == 200
