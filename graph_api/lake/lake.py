@@ -63,6 +63,7 @@ class Lake:
         compact_small_fragments: int = 24,
         background_compaction: bool = True,
         max_batch: int = 10_000,
+        ann_index_min_rows: int = 50_000,
     ) -> None:
         self.uri = uri
         try:
@@ -77,6 +78,8 @@ class Lake:
         self.counters = Counters()
         self.compact_small_fragments = compact_small_fragments
         self.max_batch = max_batch
+        # a space gets an ANN index once it holds this many vectors; below, vector search is exact
+        self.ann_index_min_rows = ann_index_min_rows
         self.background_compaction = background_compaction
         # rows whose producing run is not visible are hidden; set by the lineage layer
         self.run_visible: Callable[[str], bool] | None = None
@@ -94,6 +97,11 @@ class Lake:
         self.segments = Segments(self)
         self.annotations = Annotations(self)
         self.embeddings = Embeddings(self)
+        from graph_api.lake import indexes
+        from graph_api.lake.search import Search
+
+        indexes.ensure_text_indexes(self)
+        self.search = Search(self)
 
     # --- views ------------------------------------------------------------------
     def with_access(self, access: Access) -> Lake:
@@ -104,6 +112,9 @@ class Lake:
 
         view.titles, view.assets, view.segments = Titles(view), Assets(view), Segments(view)
         view.annotations, view.embeddings = Annotations(view), Embeddings(view)
+        from graph_api.lake.search import Search
+
+        view.search = Search(view, self.search.max_first)
         return view
 
     # --- tables -------------------------------------------------------------------
@@ -171,12 +182,28 @@ class Lake:
         if columns is not None:
             query = query.select(columns)
         query = query.limit(limit) if limit is not None else query.limit(None)
+        self._count_read(table)
+        result = query.to_arrow()
+        return self._hide_invisible_runs(result)
+
+    def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,
+               columns: list[str] | None = None, title_column: str | None = "title_id") -> pa.Table:
+        """The ranked counterpart of ``scan``: ``start(table)`` begins a vector or full-text query;
+        ``where`` and the access rules are pushed down as a prefilter, so ranking sees only visible rows."""
+        clause = sql.all_of(where, self._visibility_clause(title_column))
+        query = start(self.table(table))
+        if clause:
+            query = query.where(clause, prefilter=True)
+        if columns is not None:
+            query = query.select(columns)
+        self._count_read(table)
+        return self._hide_invisible_runs(query.limit(limit).to_arrow())
+
+    def _count_read(self, table: str) -> None:
         self.counters.read(table)
         request_reads = REQUEST_READS.get()
         if request_reads is not None:
             request_reads[0] += 1
-        result = query.to_arrow()
-        return self._hide_invisible_runs(result)
 
     def _visibility_clause(self, title_column: str | None) -> str | None:
         access = self.access
@@ -228,6 +255,9 @@ class Lake:
         if count >= COMPACTION_CHECK_EVERY:
             self._writes_since_check[table] = 0
             self.maybe_compact(table)
+        from graph_api.lake import indexes
+
+        indexes.after_write(self, table)
 
     # --- maintenance --------------------------------------------------------------------
     def maybe_compact(self, table: str) -> bool:
@@ -262,9 +292,14 @@ class Lake:
                 progress(name)
             table = self.table(name) if name in self._tables or name in TABLES else self.db.open_table(name)
             before = table.stats()["fragment_stats"]["num_fragments"]
+            from graph_api.lake import indexes
+
+            ann = indexes.refresh(self, name, table)  # build or retrain first; optimize() extends the rest
             table.optimize()
             after = table.stats()["fragment_stats"]["num_fragments"]
             report[name] = {"fragments_before": before, "fragments_after": after}
+            if ann:
+                report[name]["ann_index"] = ann
         return report
 
     def stats(self) -> dict[str, dict[str, Any]]:

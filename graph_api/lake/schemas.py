@@ -117,11 +117,12 @@ def embeddings_schema(dimension: int) -> pa.Schema:
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "titles": (TITLES, ("id", "external_id", "parent_id")),
     "assets": (ASSETS, ("id", "external_id", "title_id", "produced_by")),
-    "segments": (SEGMENTS, ("id", "asset_id", "title_id")),
+    "segments": (SEGMENTS, ("id", "asset_id", "title_id", "kind", "start", "end")),
     "annotations": (ANNOTATIONS, ("id", "asset_id", "segment_id", "title_id")),
     "spaces": (SPACES, ("name",)),
 }
-EMBEDDING_INDEXED = ("subject_id", "asset_id", "title_id")
+# search prefilters on every denormalized column (graph_api.lake.search_filters)
+EMBEDDING_INDEXED = ("subject_id", "asset_id", "title_id", "segment_kind", "media_type", "role", "start", "end")
 
 TITLE_KINDS = ("MOVIE", "SERIES", "SEASON", "EPISODE", "TRAILER", "OTHER")
 MEDIA_TYPES = ("VIDEO", "AUDIO", "IMAGE", "TEXT")

@@ -8,11 +8,12 @@ from graph_api.schema.reads import LakeReads
 from graph_api.schema.mutation import LakeMutation
 from graph_api.schema.nodes import Annotation, Asset, Segment, Title
 from graph_api.schema.query import LakeQuery
+from graph_api.schema.search import SearchQuery
 from graph_api.schema.lineage_types import Run
 
 
 @strawberry.type
-class Query(LakeQuery):
+class Query(LakeQuery, SearchQuery):
     pass
 
 

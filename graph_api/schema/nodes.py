@@ -16,8 +16,10 @@ from graph_api.schema.scalars import JSON, Long
 
 if TYPE_CHECKING:
     from graph_api.schema.lineage_types import Run
+    from graph_api.schema.search import SearchHit
 
 RunRef = Annotated["Run", strawberry.lazy("graph_api.schema.lineage_types")]
+SearchHitRef = Annotated["SearchHit", strawberry.lazy("graph_api.schema.search")]
 
 
 def _json(text: str | None) -> Any:
@@ -178,6 +180,12 @@ class Asset(Node):
         rows = await info.context.loaders.embeddings_by_subject.load(self._row["id"])
         return [Embedding.from_record(r) for r in rows]
 
+    @strawberry.field(description="the nearest assets and segments in an embedding space (needed when several hold this)")
+    async def similar(self, info: Info, first: int | None = None, space: str | None = None) -> list[SearchHitRef]:
+        from graph_api.schema.search import similar
+
+        return await similar(info, self._row["id"], first, space)  # type: ignore[return-value]
+
 
 @strawberry.federation.type(keys=["id"])
 class Segment(Node):
@@ -211,6 +219,12 @@ class Segment(Node):
     async def embeddings(self, info: Info) -> list[Embedding]:
         rows = await info.context.loaders.embeddings_by_subject.load(self._row["id"])
         return [Embedding.from_record(r) for r in rows]
+
+    @strawberry.field(description="the nearest assets and segments in an embedding space (needed when several hold this)")
+    async def similar(self, info: Info, first: int | None = None, space: str | None = None) -> list[SearchHitRef]:
+        from graph_api.schema.search import similar
+
+        return await similar(info, self._row["id"], first, space)  # type: ignore[return-value]
 
     @strawberry.field
     async def produced_by(self, info: Info) -> RunRef | None:

@@ -1,0 +1,131 @@
+"""Search indexes: full-text on dialogue and annotation labels, and one ANN index per space.
+
+Below ``Lake.ann_index_min_rows`` rows a space has no ANN index and vector search is exact
+(flat). Once a write takes a space past the threshold, an IVF_PQ index is trained (in the
+background when the lake compacts in the background). Rows written after that stay
+searchable: LanceDB searches unindexed rows flat, and ``Lake.optimize`` folds them into the
+index, or retrains it once more rows are unindexed than indexed (the centroids no longer
+describe the data). Scalar (BTREE) indexes on the filter columns come from ``schemas``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from lancedb.index import FTS, IvfPq
+
+from graph_api.lake.embeddings import TABLE_PREFIX
+
+if TYPE_CHECKING:
+    from graph_api.lake.lake import Lake
+
+log = logging.getLogger(__name__)
+
+VECTOR_COLUMN = "vector"
+DISTANCE = "cosine"
+# table -> (column, FTS config); phrases need positions, labels are a word or two
+TEXT_INDEXES = {
+    "segments": ("text", FTS(with_position=True)),
+    "annotations": ("label", FTS()),
+}
+# query-time knobs of the IVF_PQ index: probe at least this many partitions (more when a
+# narrow prefilter leaves too few rows in them), then re-rank this many times `first`
+# candidates by their full vectors
+MIN_NPROBES = 24
+REFINE_FACTOR = 10
+
+_building: set[tuple[str, str]] = set()
+_building_lock = threading.Lock()
+
+
+def ensure_text_indexes(lake: Lake) -> None:
+    for table_name, (column, config) in TEXT_INDEXES.items():
+        table = lake.table(table_name)
+        if not any(ix.columns == [column] and ix.index_type == "FTS" for ix in table.list_indices()):
+            table.create_index(column, config=config)
+
+
+def is_space_table(name: str) -> bool:
+    return name.startswith(TABLE_PREFIX)
+
+
+def vector_index(table: Any) -> Any | None:
+    for ix in table.list_indices():
+        if ix.columns == [VECTOR_COLUMN]:
+            return ix
+    return None
+
+
+def sub_vectors(dimension: int) -> int:
+    # 8 dimensions per PQ code; the refine step re-ranks candidates by their full vectors
+    for per in (8, 4, 2, 16, 1):
+        if dimension % per == 0 and dimension // per >= 1:
+            return dimension // per
+    return 1
+
+
+def partitions(rows: int) -> int:
+    return max(1, min(4096, int(math.sqrt(rows))))
+
+
+def build_vector_index(table: Any, *, replace: bool = True) -> float:
+    """Train the space's IVF_PQ index on its current rows; returns seconds spent."""
+    started = time.perf_counter()
+    rows = table.count_rows()
+    dimension = table.schema.field(VECTOR_COLUMN).type.list_size
+    table.create_index(VECTOR_COLUMN, config=IvfPq(distance_type=DISTANCE, num_partitions=partitions(rows),
+                                                   num_sub_vectors=sub_vectors(dimension)), replace=replace)
+    return time.perf_counter() - started
+
+
+def after_write(lake: Lake, table_name: str) -> None:
+    """Train a space's ANN index once it passes the threshold (called by the lake after each write)."""
+    if not is_space_table(table_name):
+        return
+    table = lake._tables.get(table_name)  # noqa: SLF001 - a space's table is open once written
+    if table is None or vector_index(table) is not None or table.count_rows() < lake.ann_index_min_rows:
+        return
+    key = (lake.uri, table_name)
+    with _building_lock:
+        if key in _building:
+            return
+        _building.add(key)
+    if lake.background_compaction:
+        threading.Thread(target=_build, args=(table, key), daemon=True, name=f"ann-{table_name}").start()
+    else:
+        _build(table, key)
+
+
+def _build(table: Any, key: tuple[str, str]) -> None:
+    try:
+        seconds = build_vector_index(table, replace=False)
+        log.info("built the ANN index of %s in %.1f s", key[1], seconds)
+    except Exception:  # noqa: BLE001 - a failed build leaves search exact, never fails a write
+        log.exception("building the ANN index of %s failed", key[1])
+    finally:
+        with _building_lock:
+            _building.discard(key)
+
+
+def refresh(lake: Lake, table_name: str, table: Any) -> str | None:
+    """Before ``table.optimize()``: build a missing ANN index, or retrain a stale one.
+
+    What remains (new rows under an index that still fits) ``optimize`` appends to the index.
+    """
+    if not is_space_table(table_name):
+        return None
+    index = vector_index(table)
+    rows = table.count_rows()
+    if index is None:
+        if rows < lake.ann_index_min_rows:
+            return None
+        build_vector_index(table)
+        return "built"
+    stats = table.index_stats(index.name)
+    if stats is not None and stats.num_unindexed_rows > stats.num_indexed_rows:
+        build_vector_index(table)
+        return "rebuilt"
+    return None
