@@ -137,7 +137,7 @@ class _Accumulator:
             self.zi = np.zeros((x.shape[0], max(len(self.a), len(self.b)) - 1))
         k, self.zi = lfilter(self.b, self.a, x, axis=1, zi=self.zi)
         self._peaks(x)
-        if self.carry is not None:
+        if self.carry is not None and self.carry_k is not None:
             x = np.concatenate((self.carry, x), axis=1)
             k = np.concatenate((self.carry_k, k), axis=1)
         # Tick boundaries sit at floor(n * rate / 100) globally, so 22.05 kHz works as well as 48 kHz.
@@ -251,7 +251,7 @@ def _db(amplitude: float) -> float | None:
 def _runs(flags: np.ndarray, start: float, min_length: int, max_gap: int) -> list[tuple[float, float]]:
     """(start, end) seconds of runs of True ticks, bridging gaps up to ``max_gap`` ticks."""
     runs: list[list[int]] = []
-    for i in np.flatnonzero(flags):
+    for i in map(int, np.flatnonzero(flags)):
         if runs and i - runs[-1][1] <= max_gap:
             runs[-1][1] = i + 1
         else:

@@ -56,7 +56,7 @@ class NoSuitableStreamError(MediaError):
     code = "NO_STREAM"
 
 
-class MissingDependencyError(MediaError, ImportError):
+class MissingDependencyError(MediaError, ImportError):  # type: ignore[misc]
     """Raised instead of a bare ImportError so the fix (which extra to install) is in the message."""
 
     code = "MISSING_DEPENDENCY"

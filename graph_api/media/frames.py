@@ -7,7 +7,9 @@ not a decode of the whole film.
 
 from __future__ import annotations
 
+import bisect
 import math
+from fractions import Fraction
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +21,8 @@ from .errors import NoSuitableStreamError
 from .images import write_image
 from .transcode import proxy_size
 
-# Decoding forward beats seeking while the next target is this close; beyond it a seek
-# (back to a keyframe, then forward) is cheaper for typical GOP lengths of 1-5 s.
+# Without a keyframe index (some containers), decode forward while the next target is this close
+# and seek beyond it; typical GOPs are 1-5 s.
 _SEEK_GAP_SECONDS = 4.0
 
 
@@ -82,8 +84,8 @@ def extract_frames(
             report.finish()
     except BaseException:
         # A caller that gets an exception gets no list, so nothing it could register stays behind.
-        for frame in written:
-            frame.path.unlink(missing_ok=True)
+        for done in written:
+            done.path.unlink(missing_ok=True)
         raise
     return written
 
@@ -93,13 +95,11 @@ def _frames_at(
 ) -> Iterator[av.VideoFrame]:
     decoder: Iterator[av.VideoFrame] | None = None
     current: av.VideoFrame | None = None
-    time_base = stream.time_base
+    time_base = stream.time_base or Fraction(1, 90000)
+    keyframes = _keyframe_times(stream)
     for target in targets:
-        if (
-            decoder is None
-            or current is None
-            or target < current.time - tolerance
-            or target - current.time > _SEEK_GAP_SECONDS
+        if decoder is None or current is None or target < current.time - tolerance or _seek_pays(
+            keyframes, current.time, target
         ):
             container.seek(int(target / time_base), stream=stream, backward=True, any_frame=False)
             decoder = (f for f in container.decode(stream) if f.time is not None)
@@ -111,3 +111,19 @@ def _frames_at(
             current = nxt
         if current is not None:
             yield current
+
+
+def _keyframe_times(stream: av.VideoStream) -> list[float] | None:
+    entries = stream.index_entries
+    if not entries or stream.time_base is None:
+        return None
+    times = [float(e.timestamp * stream.time_base) for e in entries if e.is_keyframe]
+    return sorted(times) or None
+
+
+def _seek_pays(keyframes: list[float] | None, position: float, target: float) -> bool:
+    """Seek only when a keyframe lies between here and the target; otherwise decoding on is no more work."""
+    if keyframes is None:
+        return target - position > _SEEK_GAP_SECONDS
+    i = bisect.bisect_right(keyframes, target) - 1
+    return i >= 0 and keyframes[i] > position

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -22,10 +24,12 @@ def encode_image(frame: av.VideoFrame | np.ndarray, suffix: str = ".jpg") -> byt
         raise ValueError(f"unsupported image suffix {suffix!r}; use .jpg or .png") from None
     if isinstance(frame, np.ndarray):
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
-    ctx = av.CodecContext.create(codec, "w")
-    ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = frame.width, frame.height, pix_fmt, 1
+    ctx = cast(av.VideoCodecContext, av.CodecContext.create(codec, "w"))
+    ctx.width, ctx.height, ctx.pix_fmt = frame.width, frame.height, pix_fmt
+    ctx.time_base = Fraction(1)
     if codec == "mjpeg":
-        ctx.qscale = _JPEG_QSCALE
+        # Pinning the quantiser range is how a fixed JPEG quality is set through PyAV.
+        ctx.qmin = ctx.qmax = _JPEG_QSCALE
     image = frame.reformat(format=pix_fmt)
     image.pts = 0
     return b"".join(bytes(p) for p in [*ctx.encode(image), *ctx.encode(None)])

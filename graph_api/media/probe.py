@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 
 import av
 
-from .errors import CorruptMediaError, MediaError, NotMediaError, UnreadableError, UnsupportedCodecError
+from .errors import CorruptMediaError, NotMediaError, UnreadableError, UnsupportedCodecError
 from .subtitles import SUBTITLE_SUFFIXES, read_subtitles
 
 Progress = Callable[[float], None]
@@ -236,7 +236,7 @@ def _describe_stream(stream: av.stream.Stream, path: Path) -> dict[str, Any]:
         language=None if language in (None, "", "und") else language,
         duration_seconds=_stream_duration(stream),
     )
-    if stream.type == "video":
+    if isinstance(cc, av.VideoCodecContext):
         rate = stream.average_rate or stream.guessed_rate
         transfer = TRANSFER_NAMES.get(cc.color_trc)
         info.update(
@@ -250,7 +250,7 @@ def _describe_stream(stream: av.stream.Stream, path: Path) -> dict[str, Any]:
             color_range=_RANGE.get(cc.color_range),
             hdr=_HDR_BY_TRANSFER.get(transfer or "", "none"),
         )
-    elif stream.type == "audio":
+    elif isinstance(cc, av.AudioCodecContext):
         info.update(
             channels=cc.channels,
             sample_rate=cc.sample_rate,
@@ -302,7 +302,7 @@ def _check_index_within_file(container: av.container.InputContainer, path: Path,
 
 
 def _decode_first_frames(
-    container: av.container.InputContainer, streams: list[av.stream.Stream], path: Path
+    container: av.container.InputContainer, streams: Sequence[av.stream.Stream], path: Path
 ) -> dict[int, Any]:
     if not streams:
         return {}
@@ -318,8 +318,8 @@ def _decode_first_frames(
                 break
     except av.error.DecoderNotFoundError as exc:
         raise UnsupportedCodecError(str(exc.strerror), path) from exc
-    except (av.error.FFmpegError, MediaError) as exc:
-        raise CorruptMediaError(f"cannot be decoded ({getattr(exc, 'strerror', exc)})", path) from exc
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"cannot be decoded ({exc.strerror})", path) from exc
     missing = wanted - frames.keys()
     if missing:
         kinds = ", ".join(f"#{i}" for i in sorted(missing))

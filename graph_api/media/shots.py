@@ -103,7 +103,7 @@ def pick_cuts(scores: np.ndarray, min_gap: int, floor: float = _FLOOR) -> list[i
 
 def _histogram(frame: av.VideoFrame) -> np.ndarray:
     rgb = frame.reformat(width=_THUMB[0], height=_THUMB[1], format="rgb24", interpolation="AREA").to_ndarray()
-    q = (rgb >> (8 - 2)).astype(np.int32)  # 2 bits per channel = _BINS_PER_CHANNEL levels
+    q = rgb.astype(np.int32) >> (8 - 2)  # 2 bits per channel = _BINS_PER_CHANNEL levels
     index = (q[..., 0] * _BINS_PER_CHANNEL + q[..., 1]) * _BINS_PER_CHANNEL + q[..., 2]
     hist = np.bincount(index.ravel(), minlength=_BINS_PER_CHANNEL**3).astype(np.float64)
     return hist / hist.sum()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -98,6 +99,14 @@ def write_clip(path: str | Path, spec: ClipSpec, progress: Progress | None = Non
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return clip_truth(spec)
+
+
+def clip_truth(spec: ClipSpec) -> ClipTruth:
+    """What ``write_clip(spec)`` produces, without encoding anything (e.g. for a clip already on disk)."""
+    fps = Fraction(spec.fps)
+    frame_count = round(spec.duration * fps)
+    cut_frames = [round(t * fps) for t in spec.cuts]
     tone = spec.tone
     return ClipTruth(
         duration=float(frame_count / fps),
@@ -116,7 +125,7 @@ def _encode(
     path: Path, spec: ClipSpec, fps: Fraction, frame_count: int, cut_frames: list[int], progress: Progress | None
 ) -> None:
     with av.open(str(path), "w", format=_format_for(path), options=spec.container_options) as out:
-        video = out.add_stream(spec.video_codec, rate=fps)
+        video = cast(av.VideoStream, out.add_stream(spec.video_codec, rate=fps))
         video.width, video.height, video.pix_fmt = spec.width, spec.height, spec.pix_fmt
         video.options = dict(spec.video_options)
         cc = video.codec_context
@@ -126,10 +135,10 @@ def _encode(
             cc.color_trc = _code(TRANSFER_NAMES, spec.color_transfer)
         if spec.color_matrix:
             cc.colorspace = _code(MATRIX_NAMES, spec.color_matrix)
-        audio = None
+        audio: av.AudioStream | None = None
         tone = spec.tone
         if tone is not None:
-            audio = out.add_stream(spec.audio_codec, rate=tone.sample_rate)
+            audio = cast(av.AudioStream, out.add_stream(spec.audio_codec, rate=tone.sample_rate))
             audio.layout = "stereo" if tone.channels == 2 else "mono"
             if spec.language:
                 audio.metadata["language"] = spec.language
@@ -173,39 +182,57 @@ def _code(names: dict[int, str], name: str) -> int:
 
 
 class _Painter:
-    """Builds yuv420p frames; 1-D profiles are cached per shot so a frame is one outer op."""
+    """Builds yuv420p frames from 1-D uint8 profiles combined by broadcasting.
+
+    Working in uint8 end to end (no 2-D float arrays) keeps a 1080p frame at a few
+    milliseconds, so generating a long benchmark clip is bounded by the encoder.
+    """
 
     def __init__(self, spec: ClipSpec) -> None:
         self.w, self.h = spec.width, spec.height
         self.scale = spec.height / 180
         self.pix_fmt = spec.pix_fmt
-        self.x = np.arange(self.w, dtype=np.float32)
-        self.y = np.arange(self.h, dtype=np.float32)
+        self.x = np.arange(self.w, dtype=np.float64)
+        self.y = np.arange(self.h, dtype=np.float64)
         self.buffer = np.empty((self.h * 3 // 2, self.w), dtype=np.uint8)
+        self.mask = np.empty((self.h, self.w), dtype=bool)
 
     def frame(self, shot: Shot, n: int) -> av.VideoFrame:
-        period = shot.period * self.scale
+        k = 2 * math.pi / (shot.period * self.scale)
         shift = shot.speed * self.scale * n
-        k = 2 * math.pi / period
+        lo, hi = max(16, shot.luma - shot.contrast), min(235, shot.luma + shot.contrast)
+        y_plane = self.buffer[: self.h]
         if shot.pattern == "stripes":
-            luma = np.broadcast_to(np.sin(k * (self.x - shift)), (self.h, self.w))
+            y_plane[:] = _u8(lo + (hi - lo) * (0.5 + 0.5 * np.sin(k * (self.x - shift))))[None, :]
         elif shot.pattern == "checker":
-            luma = np.outer(np.sign(np.sin(k * (self.y + 0.5 * shift))), np.sign(np.sin(k * (self.x - shift))))
-        elif shot.pattern == "rings":
-            # Separable stand-in for rings: product of two drifting sines (an egg-crate texture).
-            luma = np.outer(np.sin(0.7 * k * (self.y - shift)), np.cos(0.7 * k * (self.x + shift)))
-        elif shot.pattern == "gradient":
-            luma = (np.add.outer(self.y / self.h, ((self.x + shift * 4) % self.w) / self.w) - 1.0)
+            np.not_equal(
+                (np.sin(k * (self.y + 0.5 * shift)) > 0)[:, None], (np.sin(k * (self.x - shift)) > 0)[None, :],
+                out=self.mask,
+            )
+            np.multiply(self.mask, hi - lo, out=y_plane, casting="unsafe")
+            y_plane += lo
+        elif shot.pattern in ("rings", "gradient"):
+            # Sum of a column profile and a row profile, each spanning half the luma range.
+            half = (hi - lo) / 2
+            if shot.pattern == "rings":
+                col = 0.5 + 0.5 * np.sin(0.7 * k * (self.y - shift))
+                row = 0.5 + 0.5 * np.cos(0.7 * k * (self.x + shift))
+            else:
+                col = self.y / self.h
+                row = ((self.x + shift * 4) % self.w) / self.w
+            np.add(_u8(lo + half * col)[:, None], _u8(half * row)[None, :], out=y_plane)
         else:
             raise ValueError(f"unknown pattern {shot.pattern!r}")
-        y_plane = self.buffer[: self.h]
-        np.clip(shot.luma + shot.contrast * luma, 16, 235, out=y_plane, casting="unsafe")
         chroma = self.buffer[self.h :]
         quarter = chroma.shape[0] // 2
         chroma[:quarter] = shot.u
         chroma[quarter:] = shot.v
         frame = av.VideoFrame.from_ndarray(self.buffer, format="yuv420p")
         return frame if self.pix_fmt == "yuv420p" else frame.reformat(format=self.pix_fmt)
+
+
+def _u8(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 def _tone_frame(tone: Tone, first: int, count: int) -> av.AudioFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 
@@ -77,13 +78,14 @@ def _transcode(
 
     # faststart puts the index first so browsers can start playing before the download ends.
     with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        v_out = out.add_stream("libx264", rate=rate)
+        v_out = cast(av.VideoStream, out.add_stream("libx264", rate=rate))
         v_out.width, v_out.height, v_out.pix_fmt = out_w, out_h, "yuv420p"
         v_out.options = {"crf": str(crf), "preset": preset}
-        a_out = resampler = None
+        a_out: av.AudioStream | None = None
+        resampler: av.AudioResampler | None = None
         if a_in is not None:
             layout = "mono" if a_in.codec_context.channels == 1 else "stereo"
-            a_out = out.add_stream("aac", rate=_AUDIO_RATE)
+            a_out = cast(av.AudioStream, out.add_stream("aac", rate=_AUDIO_RATE))
             a_out.layout = layout
             a_out.bit_rate = audio_bitrate
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=_AUDIO_RATE, frame_size=_AAC_FRAME)
@@ -92,9 +94,10 @@ def _transcode(
         audio_samples = 0
         for packet in inp.demux([s for s in (v_in, a_in) if s is not None]):
             for frame in packet.decode():
+                assert isinstance(frame, (av.VideoFrame, av.AudioFrame))
                 if frame.time is not None:
                     report(frame.time)
-                if packet.stream is v_in:
+                if isinstance(frame, av.VideoFrame):
                     # Re-time on the output frame grid; the guard keeps pts strictly increasing
                     # even for variable-frame-rate sources.
                     pts = round(frame.time * rate) if frame.time is not None else next_pts
