@@ -68,7 +68,8 @@ def sub_vectors(dimension: int) -> int:
 
 
 def partitions(rows: int) -> int:
-    return max(1, min(4096, int(math.sqrt(rows))))
+    # sqrt(rows) partitions, capped: k-means training time grows with partitions x sample (2 cores here)
+    return max(1, min(256, int(math.sqrt(rows))))
 
 
 def build_vector_index(table: Any, *, replace: bool = True) -> float:
