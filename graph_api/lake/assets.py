@@ -1,7 +1,8 @@
 """The Media Table: every title's assets, one row per (id, version).
 
-Registering an asset whose ``external_id`` is known updates it; if its checksum changed it
-becomes version N+1 and the old row stays readable with ``is_current`` false. Both rows are
+Registering an asset whose ``external_id`` is known updates it; if its checksum changed (or a
+new run derived it again) it becomes version N+1 and the old row stays readable with
+``is_current`` false. Both rows are
 written by one ``merge_insert`` keyed on (id, version), so a re-delivery is one atomic commit.
 """
 from __future__ import annotations
@@ -109,9 +110,9 @@ class Assets(Repo):
             if old and old["title_id"] != row.get("title_id"):
                 problems.add(i, "external_id", f"{row['external_id']!r} belongs to asset {old['id']} of title "
                              f"{old['title_id']}, not {row.get('title_id')}", "CONFLICT")
-            if old and produced_by and old["produced_by"] not in (None, produced_by):
-                problems.add(i, "external_id", f"asset {old['id']} is already produced by run {old['produced_by']}",
-                             "CONFLICT")
+            if old and produced_by is None and old["produced_by"] is not None:
+                problems.add(i, "external_id", f"asset {old['id']} is derived (by run {old['produced_by']}): "
+                             "a delivery cannot replace it; record a run instead", "CONFLICT")
         problems.raise_if_any()
 
         stamp = now()
@@ -126,7 +127,9 @@ class Assets(Repo):
             if old is None:
                 record.update(id=new_id("asset"), version=1, created_at=stamp)
                 new_versions.append(record)
-            elif old["checksum"] != row.get("checksum") and row.get("checksum") is not None:
+            elif (old["checksum"] != row.get("checksum") and row.get("checksum") is not None) or (
+                    produced_by is not None and old["produced_by"] != produced_by):
+                # new content, or the same asset derived again by another run: each version has one producer
                 record.update(id=old["id"], version=old["version"] + 1, created_at=stamp)
                 rows.append({**old, "is_current": False, "updated_at": stamp})
                 new_versions.append(record)

@@ -175,6 +175,39 @@ class LakeLineage:
                 self.note_assets(prepared.results)
             return RecordedRun(run, False)
 
+    def finish_run(self, run_id: str, status: str, outputs: Sequence[dict[str, Any]] = (),
+                   ended_at: datetime | None = None, parameters: dict[str, Any] | None = None) -> Run:
+        """End a run recorded as RUNNING: register its output assets and set its final status.
+
+        Long work records its run first (RUNNING, no outputs), then finishes it: an interrupted
+        run ends FAILED or ABORTED with nothing registered.
+        """
+        lake = self.lake
+        with lake.write_lock:
+            run = self.get_run(run_id)
+            if run is None:
+                raise UnknownEntityError(f"unknown run {run_id}")
+            if status not in STATUSES:
+                raise InvalidArgument(f"unknown status {status!r}")
+            outputs = list(outputs)
+            prepared = lake.assets.prepare(outputs, produced_by=run_id, what=f"run {run_id}") if outputs else None
+            new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
+            finished = Run(
+                id=run.id, namespace=run.namespace, job_name=run.job_name, job_version=run.job_version,
+                status=status, parameters=parameters if parameters is not None else run.parameters,
+                started_at=run.started_at, ended_at=_utc(ended_at) or datetime.now(timezone.utc),
+                recorded_at=run.recorded_at, inputs=run.inputs,
+                outputs=run.outputs + tuple(a.id for a in new_assets if a.id not in run.outputs),
+                idempotency_key=run.idempotency_key, external_run_id=run.external_run_id,
+            )
+            self.service.graph.merge_update(finished, new_assets)
+            if prepared is not None:
+                lake.assets.write(prepared)
+            finished = self.service.update_run(finished, new_assets)
+            if prepared is not None:
+                self.note_assets(prepared.results)
+            return finished
+
     def attach_outputs(self, run_id: str, output_ids: Sequence[str]) -> None:
         """Segments, annotations or embeddings that name the run that produced them."""
         if output_ids:

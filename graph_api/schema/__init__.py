@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 
 from graph_api.schema.errors import ErrorCodes
 from graph_api.schema.reads import LakeReads
+from graph_api.schema.scalars import LONG_DEFINITION, Long
 from graph_api.schema.mutation import LakeMutation
 from graph_api.schema.nodes import Annotation, Asset, Segment, Title
 from graph_api.schema.query import LakeQuery
 from graph_api.schema.search import SearchQuery
+from graph_api.schema.lineage_query import LineageMutation, LineageQuery
 from graph_api.schema.lineage_types import Run
 
 
 @strawberry.type
-class Query(LakeQuery, SearchQuery):
+class Query(LakeQuery, LineageQuery, SearchQuery):
     pass
 
 
 @strawberry.type
-class Mutation(LakeMutation):
+class Mutation(LakeMutation, LineageMutation):
     pass
 
 
@@ -35,6 +38,7 @@ def build_schema() -> strawberry.federation.Schema:
         types=[Title, Asset, Segment, Annotation, Run],
         extensions=[ErrorCodes, LakeReads],
         federation_version="2.7",
+        config=StrawberryConfig(scalar_map={Long: LONG_DEFINITION}),
     )
 
 
