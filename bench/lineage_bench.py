@@ -195,9 +195,14 @@ def read_assets(db: Any) -> list[AssetInfo]:
     """What the GraphQL layer's assets() callable does: current infos from the lake."""
     t = db.open_table("bench_assets").to_arrow()
     small: dict[str, str] = {}
+    utc = timezone.utc
+    created = t["created_at"].cast(pa.timestamp("us")).to_pylist()  # naive: converts in C
     return [
-        AssetInfo(i, v, small.setdefault(ti, ti), small.setdefault(r, r), small.setdefault(m, m), p, c)
-        for i, v, ti, r, m, p, c in zip(*(t[c].to_pylist() for c in ASSETS_SCHEMA.names))
+        AssetInfo(i, v, small.setdefault(ti, ti), small.setdefault(r, r), small.setdefault(m, m), p,
+                  c.replace(tzinfo=utc))
+        for i, v, ti, r, m, p, c in zip(
+            *(t[c].to_pylist() for c in ASSETS_SCHEMA.names[:-1]), created
+        )
     ]
 
 

@@ -91,16 +91,21 @@ class _Memo:
             missing: list[str] = []
             result = False
             for ref in run.inputs:
-                s = known.get(ref.asset_id)
+                a = ref.asset_id
+                s = known.get(a)
+                if s is None:
+                    producers = pred.get(a)
+                    if not producers:
+                        known[a] = False  # a delivered source
+                        continue
+                    s = known.get(next(iter(producers)))
+                    if s is None:
+                        missing.append(next(iter(producers)))
+                        continue
+                    known[a] = s
                 if s:
                     result = True
                     break
-                if s is None:
-                    producers = pred.get(ref.asset_id)
-                    if producers:
-                        missing.append(next(iter(producers)))
-                    else:
-                        known[ref.asset_id] = False  # a delivered source
             if not result and missing:
                 stack.extend(missing)
                 continue
@@ -161,54 +166,64 @@ def _ancestor_runs(graph: LineageGraph, run_id: str) -> set[str]:
     return {n for n in seen if n.startswith(RUN_PREFIX)}
 
 
-def _stale_runs_under(graph: LineageGraph, root: str, memo: _Memo) -> list[str]:
-    """Stale runs downstream of ``root``, evaluated in one breadth-first pass."""
+def _stale_under(graph: LineageGraph, root: str, memo: _Memo) -> set[str]:
+    """Every stale node at or below ``root`` (runs and outputs alike).
+
+    One breadth-first pass. A run found stale taints its whole subtree with set
+    operations, and tainted nodes are not expanded again, so the cost is about one
+    walk of the subtree whether nothing or everything is stale.
+    """
     succ = graph.digraph._succ
-    levels: list[set[str]] = []
+    if memo.node(root):
+        # Everything derived from a stale node is stale: no per-run checks needed.
+        return _below(succ, {root}, set())
+    runs, jobs, assets = memo.runs, memo.jobs, memo.assets
     visited = {root}
-    level: set[str] = {root}
+    tainted: set[str] = set()
+    level = {root}
     while level:
         nxt: set[str] = set()
         nxt.update(*[succ[u] for u in level])
         nxt -= visited
+        nxt -= tainted
         visited |= nxt
-        levels.append(nxt)
-        level = nxt
-    if memo.node(root):
-        # Everything derived from a stale node is stale: no per-run checks needed.
-        return [n for n in visited if n.startswith(RUN_PREFIX)]
-    known, runs = memo.known, memo.runs
-    found: list[str] = []
-    # Breadth-first order is nearly topological, so a run's inputs are almost always
-    # settled when it is reached; the rare exception recurses through memo.run.
-    for lvl in levels:
-        for v in lvl:
+        for v in nxt:
             run = runs.get(v)
-            if run is None:
+            if run is None or v in tainted:
                 continue
-            if v in known:
-                if known[v]:
-                    found.append(v)
-                continue
-            stale = False
-            unsettled = False
-            for ref in run.inputs:
-                s = known.get(ref.asset_id)
-                if s:
-                    stale = True
-                    break
-                if s is None:
-                    unsettled = True
+            job = jobs.get((run.namespace, run.job_name))
+            stale = job is not None and job.version != run.job_version
+            if not stale:
+                for ref in run.inputs:
+                    a = ref.asset_id
+                    info = assets.get(a)
+                    if info is not None and info.version > ref.version:
+                        stale = True
+                        break
+                    # An input not reached yet comes from elsewhere (or a deeper
+                    # level): settle it upstream, memoized.
+                    if a not in visited and memo.node(a):
+                        stale = True
+                        break
+            memo.settle(run, stale)
             if stale:
-                memo.settle(run, True)
-            elif unsettled:
-                stale = memo.run(v)
-            else:
-                stale = memo.direct(run)
-                memo.settle(run, stale)
-            if stale:
-                found.append(v)
-    return found
+                tainted |= _below(succ, {v}, tainted)
+        level = nxt - tainted if tainted else nxt
+    return tainted
+
+
+def _below(succ: dict[str, dict[str, object]], start: set[str], skip: set[str]) -> set[str]:
+    """``start`` and everything downstream of it, not expanding nodes in ``skip``."""
+    seen = set(start)
+    frontier = start
+    while frontier:
+        nxt: set[str] = set()
+        nxt.update(*[succ[u] for u in frontier])
+        nxt -= seen
+        nxt -= skip
+        seen |= nxt
+        frontier = nxt
+    return seen
 
 
 def stale_runs(graph: LineageGraph, root: str | None = None) -> list[str]:
@@ -217,25 +232,25 @@ def stale_runs(graph: LineageGraph, root: str | None = None) -> list[str]:
     if root is None:
         return sorted(r for r in graph._runs if memo.run(r))
     _require(graph, root)
-    return sorted(_stale_runs_under(graph, root, memo))
+    return sorted(n for n in _stale_under(graph, root, memo) if n.startswith(RUN_PREFIX))
 
 
 def stale_assets(graph: LineageGraph, root: str | None = None) -> list[str]:
-    """Every stale asset, or the stale assets at and below ``root``; sorted."""
+    """Every stale asset, or the stale assets at and below ``root``; sorted.
+
+    Assets are the nodes lineage has an AssetInfo for (segments etc. have none).
+    """
     memo = _Memo(graph)
+    nodes: set[str] = set()
     if root is None:
-        runs: Iterable[str] = [r for r in graph._runs if memo.run(r)]
+        for rid, run in graph._runs.items():
+            if memo.run(rid):
+                nodes.update(run.outputs)
     else:
         _require(graph, root)
-        runs = _stale_runs_under(graph, root, memo)
-    out: set[str] = set()
-    all_runs = graph._runs
-    for rid in runs:
-        out.update(all_runs[rid].outputs)
-    if root is not None and memo.node(root):
-        out.add(root)
-    # Assets are the outputs lineage has an AssetInfo for (segments etc. have none).
-    return sorted(out & graph._assets.keys())
+        nodes = _stale_under(graph, root, memo)
+    # dict_keys & set iterates the (small) set; set & dict_keys would walk every asset.
+    return sorted(graph._assets.keys() & nodes)
 
 
 def recompute_plan(graph: LineageGraph, asset_ids: Iterable[str] | None = None) -> list[str]:

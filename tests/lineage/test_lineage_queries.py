@@ -158,3 +158,18 @@ def test_as_of_ignores_later_runs_and_assets(make, pipeline) -> None:
     assert "asset_e1" not in past and "asset_late" not in past and "asset_f2" in past
     assert [s.run_id for s in provenance(past, "asset_f1")] == ["run_1", "run_2"]
     assert pipeline.get_run("run_4") is not None  # the live graph is untouched
+
+
+def test_subtree_staleness_follows_inputs_from_elsewhere_and_deeper_levels(make, pipeline) -> None:
+    make.derive(pipeline, "run_6", ["asset_sub"], ["asset_subp"], role="subtitle")
+    make.derive(pipeline, "run_7", ["asset_f1", "asset_subp"], ["asset_burnin"], role="burn-in")
+    # run_8 reads the proxy (level 2) and an embedding (level 6) below it.
+    make.derive(pipeline, "run_8", ["asset_proxy", "asset_e1"], ["asset_report"], role="report")
+    assert stale_assets(pipeline, "asset_src") == []
+    pipeline.upsert_assets([make.asset("asset_sub", version=2, role="subtitle")])
+    assert stale_assets(pipeline, "asset_src") == ["asset_burnin"]
+    pipeline.set_job_version("media", "embed", "2")
+    assert stale_assets(pipeline, "asset_src") == ["asset_burnin", "asset_e1", "asset_e2", "asset_report"]
+    assert stale_assets(pipeline, "asset_src") == [
+        a for a in stale_assets(pipeline) if a not in ("asset_subp",)
+    ]
