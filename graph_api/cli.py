@@ -152,6 +152,12 @@ def _lake(args: argparse.Namespace) -> int:
             print(f"{name:<28} {s['rows']:>10} {s['fragments']:>9} {s['small_fragments']:>6} {s['versions']:>8}  "
                   f"{', '.join(s['indexes'])}")
         return 0
+    from graph_api.lake.lineage import open_lineage
+
+    swept = open_lineage(lake, settings).sweep()
+    swept["embedding_tables"] = len(lake.embeddings.sweep_orphans())
+    print("swept what crashed writes left invisible: " + ", ".join(f"{v} {k.replace('_', ' ')}"
+                                                                   for k, v in swept.items()), file=sys.stderr)
     report = lake.optimize(progress=lambda name: print(f"optimizing {name} ...", file=sys.stderr, flush=True))
     for name, r in report.items():
         print(f"{name:<28} fragments {r['fragments_before']} -> {r['fragments_after']}")

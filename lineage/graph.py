@@ -94,13 +94,18 @@ class LineageGraph:
                     yield ref.asset_id
                 yield from run.outputs
 
+        assets_by_id = self._assets
+
         def edges() -> Iterator[tuple[str, str]]:
             for run in self._runs.values():
                 rid = run.id
                 for ref in run.inputs:
                     yield ref.asset_id, rid
                 for out in run.outputs:
-                    yield rid, out
+                    # a newer version of this asset was derived by another run: that run produces it now
+                    info = assets_by_id.get(out)
+                    if info is None or info.produced_by in (None, rid):
+                        yield rid, out
 
         _bulk_build(self._g, nodes(), edges())
 
@@ -218,14 +223,31 @@ class LineageGraph:
         for out in outputs:
             if out.startswith(RUN_PREFIX):
                 raise InvalidRunError(f"run {run.id}: output {out} is a run")
-            producer = self.producer_of(out)
-            if producer is not None and producer != run.id:
-                raise SecondProducerError(f"{out} is already produced by {producer}")
             info = new.get(out)
+            producer = self.producer_of(out)
+            if producer is not None and producer != run.id and not self._is_new_version(out, info, run.id):
+                raise SecondProducerError(f"{out} is already produced by {producer}")
             if info is not None and info.produced_by not in (None, run.id):
                 raise SecondProducerError(f"{out} is already produced by {info.produced_by}")
             if out not in self._g._node and info is None and node_kind(out) == "asset":
                 raise UnknownEntityError(f"unknown output asset {out}: register it with the run")
+
+    def _is_new_version(self, asset_id: str, info: AssetInfo | None, run_id: str) -> bool:
+        """A run may derive an asset again: its output is then a newer version, produced by it.
+
+        An asset is produced by at most one run *per version*; the newest version's run is
+        the asset's producer in the graph.
+        """
+        current = self._assets.get(asset_id)
+        return (info is not None and info.produced_by == run_id and current is not None
+                and info.version > current.version)
+
+    def _replace_producers(self, run_id: str, outputs: Sequence[str]) -> None:
+        g = self._g
+        for out in outputs:
+            producer = self.producer_of(out)
+            if producer is not None and producer != run_id:
+                g.remove_edge(producer, out)
 
     def _check_acyclic(self, run: Run, inputs: Sequence[InputRef], outputs: Sequence[str]) -> None:
         input_ids = {ref.asset_id for ref in inputs}
@@ -254,6 +276,7 @@ class LineageGraph:
 
     def add_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
         self.check_run(run, new_assets)
+        self._replace_producers(run.id, run.outputs)
         self.upsert_assets(new_assets)
         self._runs[run.id] = run
         self._index(run)
@@ -300,6 +323,7 @@ class LineageGraph:
         """Apply ``merge_update``; returns the run as now held."""
         merged = self.merge_update(run, new_assets)
         old = self._runs[run.id]
+        self._replace_producers(run.id, merged.outputs[len(old.outputs) :])
         self.upsert_assets(new_assets)
         self._runs[run.id] = merged
         self._index(merged)

@@ -226,3 +226,27 @@ def test_openlineage_events_with_unknown_inputs_or_bad_shape_are_refused(story: 
     titles = gql(server, "query($id: ID!) { title(id: $id) { assets { edges { node { uri } } } } }",
                  {"id": story["title"]})["title"]["assets"]["edges"]
     assert f"{story['base']}/out.mp4" not in {e["node"]["uri"] for e in titles}
+
+
+def test_recomputing_a_stale_derivative_makes_a_new_version_of_it(story: dict) -> None:
+    server, n, base = story["server"], story["n"], story["base"]
+    src = gql(server, "mutation($i: [AssetInput!]!) { registerAssets(input: $i) { id } }",
+              {"i": [{"titleId": story["title"], "mediaType": "VIDEO", "role": "source", "uri": f"{base}/b.mov",
+                      "checksum": checksum("b1"), "externalId": f"b-source-{n}"}]})["registerAssets"][0]["id"]
+    proxy_out = {**_out(story["title"], "proxy", "VIDEO", f"{base}/b-proxy.mp4"), "externalId": f"b-proxy-{n}"}
+    first = _run(server, f"bproxy-{n}", [src], [proxy_out])
+    proxy = first["outputs"]["edges"][0]["node"]["id"]
+    thumbs = _run(server, f"bthumb-{n}", [proxy], [_out(story["title"], "thumb", "IMAGE", f"{base}/b.jpg")])
+    thumb = thumbs["outputs"]["edges"][0]["node"]["id"]
+    gql(server, "mutation($i: [AssetInput!]!) { registerAssets(input: $i) { id } }",
+        {"i": [{"titleId": story["title"], "mediaType": "VIDEO", "role": "source", "uri": f"{base}/b.mov",
+                "checksum": checksum("b2"), "externalId": f"b-source-{n}"}]})
+    again = _run(server, f"bproxy-{n}", [src], [{**proxy_out, "checksum": checksum("proxy of b2")}])
+    assert again["outputs"]["edges"][0]["node"]["id"] == proxy  # the same asset, a new version
+    data = gql(server, "query($p: ID!, $t: ID!) { p: asset(id: $p) { version stale producedBy { id } "
+                       "versions { version } } t: asset(id: $t) { stale } }", {"p": proxy, "t": thumb})
+    assert data["p"]["version"] == 2 and data["p"]["producedBy"]["id"] == again["id"]
+    assert data["p"]["stale"] is False
+    assert data["t"]["stale"] is True  # the thumbnail was made from proxy version 1
+    plan = gql(server, "query($ids: [ID!]) { recomputePlan(ids: $ids) { id } }", {"ids": [thumb]})["recomputePlan"]
+    assert [r["id"] for r in plan] == [thumbs["id"]]

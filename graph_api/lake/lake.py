@@ -173,8 +173,11 @@ class Lake:
         columns: list[str] | None = None,
         limit: int | None = None,
         title_column: str | None = "title_id",
+        include_invisible: bool = False,
     ) -> pa.Table:
-        """Read rows of ``table`` matching ``where``, limited to what ``self.access`` may see."""
+        """Read rows of ``table`` matching ``where``, limited to what ``self.access`` may see.
+
+        ``include_invisible`` keeps rows of runs that never committed: for maintenance only."""
         clause = sql.all_of(where, self._visibility_clause(title_column))
         query = self.table(table).search()
         if clause:
@@ -184,7 +187,7 @@ class Lake:
         query = query.limit(limit) if limit is not None else query.limit(None)
         self._count_read(table)
         result = query.to_arrow()
-        return self._hide_invisible_runs(result)
+        return result if include_invisible else self._hide_invisible_runs(result)
 
     def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,
                columns: list[str] | None = None, title_column: str | None = "title_id") -> pa.Table:

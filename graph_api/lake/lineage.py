@@ -361,7 +361,7 @@ class LakeLineage:
         edges = self.service.sweep_orphans(older_than)
         cutoff = (datetime.now(timezone.utc) - older_than).strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = self.lake.scan("assets", f"produced_by IS NOT NULL AND created_at < TIMESTAMP '{cutoff}'",
-                              columns=["id", "version", "produced_by"], title_column=None)
+                              columns=["id", "version", "produced_by"], title_column=None, include_invisible=True)
         orphans = [(r["id"], r["version"]) for r in rows.to_pylist() if not self.run_exists(r["produced_by"])]
         if orphans:
             self.lake.delete("assets", " OR ".join(f"(id = {sql.literal(i)} AND version = {v})" for i, v in orphans))
