@@ -1,14 +1,129 @@
-"""Commands that build on the media pipelines and lineage: ingest, derive, token."""
+"""Commands that build on the media pipelines and lineage: ingest, derive."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from graph_api.errors import InvalidArgument
+
+MEDIA_DIR_HELP = ("where derived media (proxies, frames) is written: a local directory; default "
+                  "$MEDIAGRAPH_MEDIA_DIR, then '<lake>-media' next to a local lake (./lake -> ./lake-media)")
+TITLE_KINDS = ("MOVIE", "SERIES", "SEASON", "EPISODE", "TRAILER", "OTHER")
 
 
 def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    return None
+    from graph_api.pipeline.steps import GROUPS
+
+    ingest = sub.add_parser(
+        "ingest", help="probe and register media files (video, audio, images, SRT/VTT subtitles)",
+        description="Probe each file (directories are walked) and register it as an asset of a title. An "
+                    "unchanged file is left alone; a changed one becomes a new version. Subtitles become "
+                    "DIALOGUE segments. Files that fail are named, skipped, and summarised; exit status 1.")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    which = ingest.add_mutually_exclusive_group(required=True)
+    which.add_argument("--title", metavar="ID", help="an existing title's id")
+    which.add_argument("--new-title", metavar="NAME",
+                       help="create the title (or reuse the one an earlier ingest created under this name)")
+    ingest.add_argument("--kind", choices=TITLE_KINDS, default="MOVIE", help="kind of a --new-title (default MOVIE)")
+    ingest.add_argument("--parent", metavar="ID", help="parent title of a --new-title (a series for an episode)")
+    lake_arg(ingest)
+
+    derive = sub.add_parser(
+        "derive", help="run the derivation pipeline; only what is stale or missing is recomputed",
+        description="Derive proxies, frames, shots, audio-quality annotations and embeddings for a title (and "
+                    "its episodes) or one delivered asset. Every step is a lineage run (job, version, "
+                    "parameters); a step whose latest run is still fresh is skipped. Ctrl-C ends the run in "
+                    "progress ABORTED; derive again to resume.")
+    derive.add_argument("target", metavar="TITLE_OR_ASSET", help="a title id (title_...) or asset id (asset_...)")
+    derive.add_argument("--steps", default=None, metavar="LIST",
+                        help=f"comma-separated, from {','.join(GROUPS)} (default: all); steps they need come along")
+    derive.add_argument("--media-dir", default=None, help=MEDIA_DIR_HELP)
+    derive.add_argument("--proxy-height", type=int, default=None, help="proxy height in lines (default 360)")
+    derive.add_argument("--frame-interval", type=float, default=None,
+                        help="seconds between thumbnails, besides one per shot (default 2)")
+    lake_arg(derive)
 
 
 def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
-    raise SystemExit(f"mediagraph: unknown command {args.command!r}")
+    from lineage.errors import LineageError
+
+    commands = {"ingest": _ingest, "derive": _derive}
+    if args.command not in commands:
+        raise SystemExit(f"mediagraph: unknown command {args.command!r}")
+    try:
+        return commands[args.command](args, settings(args))
+    except LineageError as exc:
+        print(f"mediagraph {args.command}: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+
+
+def media_dir_for(settings: Any, flag: str | None) -> Path:
+    from graph_api.pipeline.context import default_media_dir
+
+    chosen = flag or os.environ.get("MEDIAGRAPH_MEDIA_DIR")
+    return Path(chosen).expanduser().resolve() if chosen else default_media_dir(settings.lake)
+
+
+def open_context(settings: Any, media_dir: Path, **kw: Any) -> Any:
+    from graph_api.lake import Lake
+    from graph_api.pipeline.context import Context
+    from graph_api.pipeline.progress import Bars
+
+    lake = Lake(settings.lake, storage_options=dict(settings.storage_options), background_compaction=False)
+    return Context.open(lake, settings, media_dir, reporter=Bars(), **kw)
+
+
+def resolve_title(lake: Any, title: str | None, new_title: str | None, kind: str, parent: str | None) -> str:
+    if title:
+        return title
+    assert new_title is not None
+    if not new_title.strip():
+        raise InvalidArgument("--new-title must not be empty")
+    key = "ingest:" + " ".join(new_title.lower().split())
+    row = {"name": new_title, "kind": kind, "external_id": key}
+    if parent:
+        row["parent_id"] = parent
+    return lake.titles.create([row])[0]["id"]
+
+
+def _ingest(args: argparse.Namespace, settings: Any) -> int:
+    from graph_api.pipeline.ingest import ingest
+
+    # ingest writes no derived files; the media dir only matters to derive
+    ctx = open_context(settings, Path(os.devnull))
+    title_id = resolve_title(ctx.lake, args.title, args.new_title, args.kind, args.parent)
+    print(f"ingesting into title {title_id} ...", file=sys.stderr, flush=True)
+    try:
+        report = ingest(ctx, args.paths, title_id)
+    finally:
+        ctx.reporter.close()
+    print(f"title {title_id}: {report.summary()}", file=sys.stderr)
+    print(title_id)
+    return 0 if report.ok else 1
+
+
+def _derive(args: argparse.Namespace, settings: Any) -> int:
+    from graph_api.pipeline.context import Options
+    from graph_api.pipeline.derive import derive
+
+    media_dir = media_dir_for(settings, args.media_dir)
+    overrides = {k: v for k, v in (("proxy_height", args.proxy_height), ("frame_interval", args.frame_interval))
+                 if v is not None}
+    ctx = open_context(settings, media_dir, options=Options(**overrides))
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()] if args.steps else None
+    print(f"deriving {args.target} (media: {media_dir}) ...", file=sys.stderr, flush=True)
+    try:
+        report = derive(ctx, args.target, steps)
+    except KeyboardInterrupt:
+        ctx.reporter.close()
+        print("interrupted: the run in progress ended ABORTED and registered nothing; derive again to resume",
+              file=sys.stderr)
+        raise
+    finally:
+        ctx.reporter.close()
+    print(report.summary(), file=sys.stderr)
+    return 0 if report.ok else 1

@@ -1,121 +1,94 @@
-"""The demo lake: movies, a series with episodes, their media, segments, annotations and embeddings.
+"""The demo: a small real corpus (two films, a series with two episodes), ingested and derived
+with the real pipeline, so every proxy, frame, shot, loudness figure and embedding in it was
+computed from real media and carries its lineage.
 
-Built once and reused: a lake that already holds the demo titles is served as it is.
+Media lives in a ``demo-media`` directory next to the lake (``corpus/`` as generated,
+``derived/`` for the pipeline's outputs), or in the user's cache directory when that would be
+inside a git work tree. Building is idempotent: a second run finds the corpus, ingests nothing
+new, derives nothing fresh, and says it reused the lake. An interrupted build resumes.
 """
 from __future__ import annotations
 
 import hashlib
-import math
-import re
+import os
 import sys
-from typing import Any
+import time
+from pathlib import Path
+from typing import Any, TextIO
 
 from graph_api.lake import Lake
 from graph_api.settings import Settings
 
-MARKER = "demo:the-long-tide"
-TITLES = [
-    ("The Long Tide", "MOVIE", 2023, None),
-    ("Ember Street", "MOVIE", 2021, None),
-    ("Harbor Lights", "SERIES", 2024, None),
-    ("Harbor Lights: Pilot", "EPISODE", 2024, "Harbor Lights"),
-    ("Harbor Lights: The Storm", "EPISODE", 2024, "Harbor Lights"),
-]
-LINES = [
-    "The ship leaves at dawn, with or without you.",
-    "Did you see the storm coming over the harbor?",
-    "I need another coffee before the night shift.",
-    "Keep the lantern lit until the boat is in.",
-    "Nobody smokes on deck, captain's orders.",
-    "The tide is turning; we sail now.",
-]
+KINDS = {"FILM": "MOVIE", "SERIES": "SERIES", "EPISODE": "EPISODE"}
+MARKER = "demo:film-harbour-lights"
 
 
-def text_vector(text: str, dimension: int = 64) -> list[float]:
-    """A hashed bag of words: an honest classical text embedding for the demo's dialogue."""
-    vector = [0.0] * dimension
-    for word in re.findall(r"[a-z']+", text.lower()):
-        digest = hashlib.sha1(word.encode()).digest()
-        vector[digest[0] % dimension] += 1.0 if digest[1] % 2 else -1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [v / norm for v in vector]
+def demo_media_dir(lake_uri: str) -> Path:
+    """``<lake's parent>/demo-media``, unless that is remote or inside a git work tree (never write
+    generated media into a repository): then ``~/.cache/mediagraph/demo-media-<hash of the lake>``."""
+    local = "://" not in lake_uri or lake_uri.startswith("file://")
+    if local:
+        candidate = Path(lake_uri.removeprefix("file://")).expanduser().resolve().parent / "demo-media"
+        if not _in_git_work_tree(candidate):
+            return candidate
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mediagraph"
+    return cache / f"demo-media-{hashlib.sha1(lake_uri.encode()).hexdigest()[:12]}"
 
 
-def _checksum(*parts: Any) -> str:
-    return "sha256:" + hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
+def _in_git_work_tree(path: Path) -> bool:
+    return any((p / ".git").exists() for p in [path, *path.parents])
 
 
-def build_demo(settings: Settings, lake: Lake | None = None, out: Any = sys.stderr) -> Lake:
+def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.stderr) -> Lake:
+    from graph_api.media.corpus import generate_corpus
+    from graph_api.pipeline.context import Context
+    from graph_api.pipeline.derive import DeriveReport, derive
+    from graph_api.pipeline.ingest import ingest
+    from graph_api.pipeline.progress import Bars
+
+    started = time.monotonic()
     lake = lake or Lake(settings.lake, storage_options=dict(settings.storage_options))
-    existing = lake.scan("titles", f"external_id = '{MARKER}'", title_column=None)
-    if existing.num_rows:
-        print(f"demo lake at {settings.lake} is already built: reusing it", file=out)
-        return lake
-    print(f"building the demo lake at {settings.lake} ...", file=out, flush=True)
-    ids: dict[str, str] = {}
-    for name, kind, year, parent in TITLES:
-        row = lake.titles.create([{"name": name, "kind": kind, "release_year": year,
-                                   "parent_id": ids.get(parent) if parent else None,
-                                   "external_id": "demo:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")}])[0]
-        ids[name] = row["id"]
-    for n, (name, kind, _year, _parent) in enumerate(TITLES):
-        if kind == "SERIES":
-            continue
-        _title_media(lake, ids[name], name, seconds=60.0 + 30 * n)
-        print(f"  {name}: media, shots, dialogue, annotations, embeddings", file=out, flush=True)
-    print("demo lake ready", file=out, flush=True)
+    reuse = lake.scan("titles", f"external_id = '{MARKER}'", title_column=None).num_rows > 0
+    root = demo_media_dir(settings.lake)
+    bars = Bars(out)
+    say = bars.note
+    say(f"{'checking' if reuse else 'building'} the demo lake at {settings.lake} (media in {root}) ...")
+    corpus = generate_corpus(root / "corpus", progress=lambda f: bars("generating the corpus", f))
+    ctx = Context.open(lake, settings, root / "derived", reporter=bars)
+    titles = _titles(lake, corpus)
+    added = 0
+    for entry in corpus.titles:
+        if entry.files:
+            report = ingest(ctx, entry.files, titles[entry.key])
+            added += len(report.added) + len(report.updated) + len(report.dialogue)
+            if not report.ok:
+                say(f"ingest of {entry.name}: {report.summary()}")
+    total = DeriveReport()
+    for entry in corpus.titles:
+        if entry.parent is None:  # a series derives its episodes too
+            report = derive(ctx, titles[entry.key])
+            total.done += report.done
+            total.fresh += report.fresh
+            total.failed += report.failed
+            total.skipped += report.skipped
+    bars.close()
+    if reuse and not added and not total.done and not total.failed:
+        say(f"demo lake at {settings.lake} is already built: reusing it ({total.summary()})")
+    else:
+        say(f"derive: {total.summary()}")
+        say(f"demo lake ready in {time.monotonic() - started:.0f} s: {len(corpus.titles)} titles, "
+            f"{len(corpus.files)} files ingested from {corpus.root}, derived media in {ctx.media_dir}")
     return lake
 
 
-def _title_media(lake: Lake, title_id: str, name: str, seconds: float) -> None:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    base = f"file:///demo/{slug}"
-    video = {"codec": "prores", "profile": "HQ", "pix_fmt": "yuv422p10le", "hdr": "none"}
-    assets = lake.assets.register([
-        {"title_id": title_id, "media_type": "VIDEO", "role": "source", "uri": f"{base}/source.mov",
-         "checksum": _checksum(slug, "source"), "size_bytes": int(seconds * 18_000_000), "duration_seconds": seconds,
-         "width": 1920, "height": 1080, "frame_rate": 24.0, "external_id": f"demo:{slug}:source",
-         "technical": {"container": "mov", "streams": [{"type": "video", **video, "width": 1920, "height": 1080},
-                                                      {"type": "audio", "codec": "pcm_s24le", "channels": 2,
-                                                       "sample_rate": 48000}]}},
-        {"title_id": title_id, "media_type": "VIDEO", "role": "proxy", "uri": f"{base}/proxy.mp4",
-         "checksum": _checksum(slug, "proxy"), "size_bytes": int(seconds * 150_000), "duration_seconds": seconds,
-         "width": 640, "height": 360, "frame_rate": 24.0, "external_id": f"demo:{slug}:proxy",
-         "technical": {"container": "mp4", "streams": [{"type": "video", "codec": "h264", "width": 640,
-                                                       "height": 360}, {"type": "audio", "codec": "aac"}]}},
-        {"title_id": title_id, "media_type": "AUDIO", "role": "audio-stem", "uri": f"{base}/dialogue.wav",
-         "checksum": _checksum(slug, "stem"), "size_bytes": int(seconds * 288_000), "duration_seconds": seconds,
-         "external_id": f"demo:{slug}:dialogue-stem",
-         "technical": {"container": "wav", "streams": [{"type": "audio", "codec": "pcm_s24le", "channels": 2,
-                                                       "sample_rate": 48000}]}},
-        {"title_id": title_id, "media_type": "TEXT", "role": "subtitle", "uri": f"{base}/en.srt",
-         "checksum": _checksum(slug, "srt"), "size_bytes": 2048, "external_id": f"demo:{slug}:subtitle-en",
-         "technical": {"format": "srt", "language": "en"}},
-    ] + [
-        {"title_id": title_id, "media_type": "IMAGE", "role": "frame", "uri": f"{base}/frames/{i:04d}.jpg",
-         "checksum": _checksum(slug, "frame", i), "size_bytes": 24_000, "width": 640, "height": 360,
-         "external_id": f"demo:{slug}:frame-{i}"}
-        for i in range(4)
-    ])
-    source, proxy, stem = assets[0], assets[1], assets[2]
-    shot_len = seconds / 6
-    segments = lake.segments.add(
-        [{"asset_id": source["id"], "kind": "SHOT", "start": i * shot_len, "end": (i + 1) * shot_len}
-         for i in range(6)]
-        + [{"asset_id": source["id"], "kind": "DIALOGUE", "start": 2.0 + i * 8, "end": 5.5 + i * 8, "text": line}
-           for i, line in enumerate(LINES)]
-        + [{"asset_id": proxy["id"], "kind": "FRAME", "start": i * shot_len, "end": i * shot_len}
-           for i in range(4)]
-    )
-    shots = [s for s in segments if s["kind"] == "SHOT"]
-    dialogue = [s for s in segments if s["kind"] == "DIALOGUE"]
-    lake.annotations.add([
-        {"asset_id": source["id"], "segment_id": shots[1]["id"], "label": "smoking", "category": "compliance",
-         "confidence": 0.87, "value": {"flag": True}},
-        {"asset_id": source["id"], "segment_id": shots[4]["id"], "label": "gore", "category": "compliance",
-         "confidence": 0.64, "value": {"flag": True, "severity": "mild"}},
-        {"asset_id": stem["id"], "label": "loudness-lufs", "category": "audio-quality", "value": -23.4},
-        {"asset_id": stem["id"], "label": "true-peak-dbtp", "category": "audio-quality", "value": -1.2},
-    ])
-    lake.embeddings.upsert("dialogue-hash-64", "classical/hashed-bag-of-words-64",
-                           [{"subject_id": s["id"], "vector": text_vector(s["text"])} for s in dialogue])
+def _titles(lake: Lake, corpus: Any) -> dict[str, str]:
+    """The corpus's titles, created once (their external ids are the corpus keys): key -> title id."""
+    ids: dict[str, str] = {}
+    for entry in corpus.titles:  # a series comes before its episodes
+        row = {"name": entry.name, "kind": KINDS[entry.kind], "release_year": entry.year,
+               "external_id": f"demo:{entry.key}"}
+        if entry.parent:
+            row["parent_id"] = ids[entry.parent]
+        existing = lake.scan("titles", f"external_id = 'demo:{entry.key}'", title_column=None).to_pylist()
+        ids[entry.key] = existing[0]["id"] if existing else lake.titles.create([row])[0]["id"]
+    return ids

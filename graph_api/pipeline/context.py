@@ -1,0 +1,77 @@
+"""What pipeline work needs at hand: the lake, its lineage, where derived media goes, step
+options, the embedders (loaded once, on first use) and the progress reporter."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph_api.lake import Lake
+from graph_api.lake.lineage import LakeLineage, open_lineage
+from graph_api.pipeline.progress import Reporter, Silent
+
+# OpenLineage job namespace of every run the pipeline records
+NAMESPACE = "mediagraph"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Step parameters; each run records the ones it used, so changing one makes the step redo."""
+
+    proxy_height: int = 360
+    proxy_crf: int = 23
+    frame_interval: float = 2.0  # seconds between thumbnails, plus one at the start of every shot
+    frame_height: int = 180
+    min_shot_seconds: float = 0.5
+    silence_dbfs: float = -60.0
+    min_silence_seconds: float = 0.5
+
+
+@dataclass
+class Context:
+    lake: Lake
+    lineage: LakeLineage
+    media_dir: Path
+    options: Options = field(default_factory=Options)
+    reporter: Reporter = field(default_factory=Silent)
+    _text_embedder: Any = None
+    _image_descriptor: Any = None
+
+    @classmethod
+    def open(cls, lake: Lake, settings: Any, media_dir: str | Path, **kw: Any) -> Context:
+        return cls(lake, open_lineage(lake, settings), Path(media_dir).expanduser().resolve(), **kw)
+
+    @property
+    def text_embedder(self) -> Any:
+        if self._text_embedder is None:
+            import logging
+            import os
+
+            from graph_api.media.embedders import TextEmbedder
+
+            # the model's loading chatter would break up the progress display
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+            self._text_embedder = TextEmbedder()
+        return self._text_embedder
+
+    @property
+    def image_descriptor(self) -> Any:
+        if self._image_descriptor is None:
+            from graph_api.media.embedders import ImageDescriptor
+
+            self._image_descriptor = ImageDescriptor()
+        return self._image_descriptor
+
+
+def default_media_dir(lake_uri: str) -> Path:
+    """``<lake>-media`` next to a local lake: ./lake -> ./lake-media. Object-store lakes need --media-dir."""
+    if "://" in lake_uri and not lake_uri.startswith("file://"):
+        from graph_api.errors import InvalidArgument
+
+        raise InvalidArgument(f"lake {lake_uri} is not a local directory: pass --media-dir (or set "
+                              "MEDIAGRAPH_MEDIA_DIR) for derived media files")
+    path = Path(lake_uri.removeprefix("file://")).expanduser().resolve()
+    return path.with_name(path.name + "-media")
