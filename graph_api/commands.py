@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
 def media_dir_for(settings: Any, flag: str | None) -> Path:
     from graph_api.pipeline.context import default_media_dir
 
-    chosen = flag or os.environ.get("MEDIAGRAPH_MEDIA_DIR")
+    chosen = flag or settings.media_dir
     return Path(chosen).expanduser().resolve() if chosen else default_media_dir(settings.lake)
 
 

@@ -48,7 +48,7 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
 
     started = time.monotonic()
     lake = lake or Lake(settings.lake, storage_options=dict(settings.storage_options))
-    reuse = lake.scan("titles", f"external_id = '{MARKER}'", title_column=None).num_rows > 0
+    reuse = bool(lake.titles.by_external_id([MARKER]))
     root = demo_media_dir(settings.lake)
     bars = Bars(out)
     say = bars.note
@@ -89,6 +89,6 @@ def _titles(lake: Lake, corpus: Any) -> dict[str, str]:
                "external_id": f"demo:{entry.key}"}
         if entry.parent:
             row["parent_id"] = ids[entry.parent]
-        existing = lake.scan("titles", f"external_id = 'demo:{entry.key}'", title_column=None).to_pylist()
-        ids[entry.key] = existing[0]["id"] if existing else lake.titles.create([row])[0]["id"]
+        existing = lake.titles.by_external_id([row["external_id"]]).get(row["external_id"])
+        ids[entry.key] = existing["id"] if existing else lake.titles.create([row])[0]["id"]
     return ids

@@ -43,6 +43,8 @@ class Settings:
     # 0 = every read sees the newest commit, also another process's (uvicorn --workers)
     read_consistency_seconds: float = 0.0
     log_level: str = "info"
+    # where derive writes media files; empty: "<lake>-media" next to a local lake
+    media_dir: str = ""
     # server operations: "json" or "text" logs; persisted queries "apq", "allowlist" or "off";
     # a persisted-query manifest (required by "allowlist"); OpenTelemetry tracing "on" or "off"
     log_format: str = "json"

@@ -41,6 +41,10 @@ class Assets(Repo):
     def get_many(self, ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]:
         return super().get_many(ids, sql.all_of(CURRENT, extra))
 
+    def by_external_id(self, external_ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]:
+        """Current rows by external id."""
+        return super().by_external_id(external_ids, sql.all_of(CURRENT, extra))
+
     def get_version(self, id_: str, version: int) -> dict[str, Any] | None:
         rows = self.rows(sql.all_of(sql.eq("id", id_), sql.eq("version", version)))
         return rows[0] if rows else None

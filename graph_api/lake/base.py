@@ -60,6 +60,21 @@ class Repo:
             rows.sort(key=lambda r: r["id"])
         return grouped
 
+    def by_external_id(self, external_ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]:
+        """Rows by external id (the caller's own key), ignoring access: used to make writes idempotent."""
+        unique = [e for e in dict.fromkeys(external_ids) if e]
+        if not unique:
+            return {}
+        rows = self.lake.scan(self.table_name, sql.all_of(sql.is_in("external_id", unique), extra),
+                              title_column=None).to_pylist()
+        return {r["external_id"]: r for r in rows}
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete rows by id, in one commit."""
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IN_CHUNK):
+            self.lake.delete(self.table_name, sql.is_in(self.key, unique[start : start + IN_CHUNK]))
+
     def to_table(self, rows: Iterable[dict[str, Any]]) -> pa.Table:
         return pa.Table.from_pylist(list(rows), schema=self.schema)
 

@@ -147,6 +147,23 @@ class Embeddings(Repo):
                 self.lake.merge("spaces", self.to_table([space_row]), on="name")
         return len(rows)
 
+    def delete(self, spaces: Sequence[str] | None = None, *, subject_ids: Sequence[str] = (),
+               produced_by: str | None = None) -> None:
+        """Delete vectors of these subjects, or those a run produced, from the given spaces (default: all)."""
+        if produced_by is None and not subject_ids:
+            return
+        where = sql.eq("produced_by", produced_by) if produced_by else sql.is_in("subject_id", subject_ids)
+        known = self.spaces()
+        for name in sorted(known if spaces is None else spaces):
+            space = known.get(name)
+            if space is None:
+                continue
+            self._table(space)
+            # a delete is a commit: skip it when nothing matches (the common case for other spaces)
+            if self.lake.scan(space["table_name"], where, columns=["subject_id"], limit=1,
+                              title_column=None).num_rows:
+                self.lake.delete(space["table_name"], where)
+
     def sweep_orphans(self) -> list[str]:
         """Drop embeddings tables whose space row was never written (a crash between the two commits)."""
         known = {row["table_name"] for row in self.rows()}

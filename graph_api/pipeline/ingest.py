@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from graph_api.errors import MediaGraphError, NotFound
-from graph_api.lake import sql
 from graph_api.media.errors import MediaError, UnreadableError
 from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import RunIndex, StepError, execute, why_redo
@@ -148,12 +147,7 @@ def ingest(ctx: Context, paths: Sequence[str | Path], title_id: str) -> IngestRe
 
 
 def _current_by_external_id(ctx: Context, external_ids: list[str]) -> dict[str, dict[str, Any]]:
-    # the lake has no by-external-id read yet; this is the one filter ingest writes
-    if not external_ids:
-        return {}
-    rows = ctx.lake.scan("assets", sql.all_of("is_current = TRUE", sql.is_in("external_id", external_ids)),
-                         title_column=None)
-    return {r["external_id"]: r for r in rows.to_pylist()}
+    return ctx.lake.assets.by_external_id(external_ids)
 
 
 def _register(ctx: Context, rows: list[tuple[Path, dict[str, Any]]], report: IngestReport) -> dict[Path, dict[str, Any]]:

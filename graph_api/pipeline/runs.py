@@ -26,7 +26,6 @@ from typing import Any
 
 from lineage.model import Run, embedding_node_id
 
-from graph_api.lake import sql
 from graph_api.pipeline.context import NAMESPACE, Context
 
 Work = Callable[[Path, Callable[[float], None]], "Outputs"]
@@ -190,26 +189,13 @@ def retire_segments(ctx: Context, segment_ids: Sequence[str]) -> None:
         _delete_vectors(ctx, sorted(ctx.lake.embeddings.spaces()), subject_ids=segment_ids)
 
 
-# The lake has no delete API for segments, annotations and vectors yet; these three helpers are
-# the only place the pipeline writes filters, and would become lake calls.
 def _delete_rows(ctx: Context, segment_ids: Sequence[str], annotation_ids: Sequence[str]) -> None:
     if segment_ids:
-        ctx.lake.delete("segments", sql.is_in("id", segment_ids))
+        ctx.lake.segments.delete(segment_ids)
     if annotation_ids:
-        ctx.lake.delete("annotations", sql.is_in("id", annotation_ids))
+        ctx.lake.annotations.delete(annotation_ids)
 
 
 def _delete_vectors(ctx: Context, spaces: Sequence[str], *, produced_by: str | None = None,
                     subject_ids: Sequence[str] = ()) -> None:
-    from graph_api.lake.schemas import embeddings_schema
-
-    lake = ctx.lake
-    where = sql.eq("produced_by", produced_by) if produced_by else sql.is_in("subject_id", subject_ids)
-    for name in spaces:
-        space = lake.embeddings.space(name)
-        if space is None:
-            continue
-        lake.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
-        # a delete is a commit: skip it when nothing matches (the common case for other spaces)
-        if lake.scan(space["table_name"], where, columns=["subject_id"], limit=1, title_column=None).num_rows:
-            lake.delete(space["table_name"], where)
+    ctx.lake.embeddings.delete(spaces, produced_by=produced_by, subject_ids=subject_ids)
