@@ -145,4 +145,9 @@ class Assets(Repo):
         return PreparedAssets(rows, results, new_versions)
 
     def write(self, prepared: PreparedAssets) -> None:
-        self.lake.merge("assets", self.to_table(prepared.rows), on=["id", "version"])
+        rows = [{**r, "row_key": f"{r['id']}:{r['version']}"} for r in prepared.rows]
+        if len(rows) == len(prepared.new_versions) and all(r["version"] == 1 for r in rows):
+            # only brand-new assets: an append, no join against the table
+            self.lake.add("assets", self.to_table(rows))
+        else:
+            self.lake.merge("assets", self.to_table(rows), on="row_key")

@@ -32,6 +32,7 @@ REQUEST_READS: ContextVar[list[int] | None] = ContextVar("request_reads", defaul
 
 # check fragment counts every this many writes to a table, not on every write
 COMPACTION_CHECK_EVERY = 8
+COMPACTION_ATTEMPTS = 3
 
 
 @dataclass
@@ -278,12 +279,21 @@ class Lake:
         return True
 
     def _compact(self, table: str) -> None:
+        # A write committed during a compaction makes the compaction's commit conflict and fail, so
+        # under steady small writes it would never win: hold this process's write lock meanwhile
+        # (writes wait for it), and retry when another process's write got in between.
         try:
-            self.table(table).optimize()
-            self.counters.compactions += 1
-            log.info("compacted table %s", table)
-        except Exception:  # noqa: BLE001 - a failed compaction must not fail a write; the next one retries
-            log.exception("compaction of table %s failed", table)
+            for attempt in range(COMPACTION_ATTEMPTS):
+                try:
+                    with self.write_lock:
+                        self.table(table).optimize()
+                    self.counters.compactions += 1
+                    log.info("compacted table %s", table)
+                    return
+                except Exception as exc:  # noqa: BLE001 - a failed compaction must not fail a write
+                    if attempt + 1 == COMPACTION_ATTEMPTS or "conflict" not in str(exc).lower():
+                        log.warning("compaction of table %s failed: %s", table, exc)
+                        return
         finally:
             self._compacting.discard(table)
 

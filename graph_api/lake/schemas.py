@@ -31,6 +31,8 @@ ASSETS = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
         pa.field("version", pa.int32(), nullable=False),
+        # "<id>:<version>": the one-column key a re-delivery merges on (an index serves it; a pair would not)
+        pa.field("row_key", pa.string(), nullable=False),
         pa.field("is_current", pa.bool_(), nullable=False),
         pa.field("external_id", pa.string()),
         pa.field("title_id", pa.string(), nullable=False),
@@ -116,7 +118,7 @@ def embeddings_schema(dimension: int) -> pa.Schema:
 # table name -> (schema, columns that get a BTREE index)
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "titles": (TITLES, ("id", "external_id", "parent_id")),
-    "assets": (ASSETS, ("id", "external_id", "title_id", "produced_by")),
+    "assets": (ASSETS, ("id", "row_key", "external_id", "title_id", "produced_by", "uri")),
     "segments": (SEGMENTS, ("id", "asset_id", "title_id", "kind", "start", "end")),
     "annotations": (ANNOTATIONS, ("id", "asset_id", "segment_id", "title_id")),
     "spaces": (SPACES, ("name",)),

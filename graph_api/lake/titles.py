@@ -72,7 +72,10 @@ class Titles(Repo):
                     "created_at": old["created_at"] if old else stamp,
                     "updated_at": stamp,
                 })
-            self.lake.merge("titles", self.to_table(rows), on="id")
+            if existing:
+                self.lake.merge("titles", self.to_table(rows), on="id")
+            else:
+                self.lake.add("titles", self.to_table(rows))
         return rows
 
     @property
