@@ -15,12 +15,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from lineage.errors import InvalidEventError, UnknownEntityError
+from lineage.graph import LineageGraph
+from lineage.history import as_of as history_as_of
 from lineage.model import AssetInfo, InputRef, Job, Run, new_run_id
 from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
 from lineage.service import Lineage
+from lineage.staleness import is_stale, recompute_plan, stale_assets, stale_reasons
 from lineage.store import LanceLineageStore
-from lineage.traversal import Limits
+from lineage.traversal import Limits, impact, impact_groups, provenance, sources, traverse
 
 from graph_api.errors import InvalidArgument, NotFound
 from graph_api.lake import sql
@@ -67,10 +73,34 @@ class LakeLineage:
 
     # --- the asset feed -----------------------------------------------------------
     def _all_assets(self) -> Iterable[AssetInfo]:
+        """The assets lineage needs at start: derived ones, and delivered ones some run read.
+
+        A delivered asset no run has used yet is not in the graph (a lake of 1M delivered assets
+        starts in seconds); it joins when a run reads it (``_ensure_in_graph``).
+        """
         rows = self.lake.scan("assets", "is_current = TRUE", columns=ASSET_COLUMNS, title_column=None)
         if rows.num_rows:
-            self._assets_since = max(rows.column("updated_at").to_pylist())
-        return [info_from_row(r) for r in rows.to_pylist()]
+            self._assets_since = pc.max(rows.column("updated_at")).as_py()
+        used = self._input_asset_ids()
+        keep = pc.or_(pc.is_valid(rows.column("produced_by")), pc.is_in(rows.column("id"), value_set=used))
+        return [info_from_row(r) for r in rows.filter(keep).to_pylist()]
+
+    def _input_asset_ids(self) -> pa.Array:
+        if "run_inputs" not in self.lake.table_names():
+            return pa.array([], pa.string())
+        table = self.lake.db.open_table("run_inputs")
+        ids = table.search().select(["asset_id"]).limit(None).to_arrow().column("asset_id")
+        return pc.unique(ids.combine_chunks() if ids.num_chunks else pa.array([], pa.string()))
+
+    def _ensure_in_graph(self, rows: Iterable[dict[str, Any]]) -> None:
+        missing = [r for r in rows if r["id"] not in self.service.graph]
+        if missing:
+            self.service.upsert_assets(info_from_row(r) for r in missing)
+
+    def _known(self, node_id: str) -> bool:
+        """A node id lineage may answer for: in the graph, or a visible asset no run has touched."""
+        return node_id in self.service.graph or (node_id.startswith("asset_") and
+                                                 self.lake.assets.get(node_id) is not None)
 
     def refresh(self) -> None:
         """Catch up with writes another process made; cheap when there were none."""
@@ -118,7 +148,6 @@ class LakeLineage:
             return sorted(out)
 
     def is_stale(self, asset_id: str) -> bool:
-        from lineage.staleness import is_stale
 
         with self.service.read() as graph:
             return asset_id in graph and is_stale(graph, asset_id)
@@ -152,6 +181,7 @@ class LakeLineage:
                 if asset_id not in found:
                     problems.add(i, "inputs", f"unknown input asset {asset_id!r}", "NOT_FOUND")
             problems.raise_if_any()
+            self._ensure_in_graph(found.values())
             run_id = new_run_id()
             outputs = list(spec.get("outputs") or [])
             prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
@@ -223,6 +253,7 @@ class LakeLineage:
         lake = self.lake
         with lake.write_lock:
             inputs = self._assets_by_uri(event.inputs, must_exist=True)
+            self._ensure_in_graph(inputs.values())
             existing = self.service.graph.run_for_external_id(event.run_id)
             outputs = self._assets_by_uri(event.outputs, must_exist=False)
             run_id = existing.id if existing else new_run_id()
@@ -304,19 +335,21 @@ class LakeLineage:
 
     # --- queries: pure lineage functions under the read lock ---------------------------------
     def _graph_for(self, as_of: datetime | None) -> Any:
-        from lineage.history import as_of as history_as_of
 
         return self.service.graph if as_of is None else history_as_of(self.service.graph, as_of)
 
     def traverse(self, root: str, direction: str, max_depth: int, limit: int,
                   as_of: datetime | None = None) -> Any:
-        from lineage.traversal import traverse
 
         with self.service.read():
-            return traverse(self._graph_for(as_of), root, direction, max_depth, limit, self.limits)
+            graph = self._graph_for(as_of)
+            if root not in graph and self._known(root):
+                # an asset no run has touched: its lineage is itself (bounds are still checked)
+                row = self.lake.assets.get(root)
+                graph = LineageGraph(assets=[info_from_row(row)]) if row else graph
+            return traverse(graph, root, direction, max_depth, limit, self.limits)
 
     def provenance(self, asset_id: str, as_of: datetime | None = None) -> tuple[list[Any], list[str]]:
-        from lineage.traversal import provenance, sources
 
         with self.service.read():
             graph = self._graph_for(as_of)
@@ -325,13 +358,11 @@ class LakeLineage:
             return provenance(graph, asset_id), sources(graph, asset_id)
 
     def impact(self, asset_id: str) -> list[str]:
-        from lineage.traversal import impact
 
         with self.service.read() as graph:
             return [a.id for a in impact(graph, asset_id)] if asset_id in graph else []
 
     def impact_groups(self, asset_id: str) -> list[tuple[str, str, list[str]]]:
-        from lineage.traversal import impact_groups
 
         with self.service.read() as graph:
             if asset_id not in graph:
@@ -339,21 +370,22 @@ class LakeLineage:
             return [(g.title_id, g.role, [a.id for a in g.assets]) for g in impact_groups(graph, asset_id)]
 
     def stale_assets(self, root: str | None = None) -> list[tuple[str, list[str]]]:
-        from lineage.staleness import stale_assets, stale_reasons
 
         with self.service.read() as graph:
             if root is not None and root not in graph:
+                if self._known(root):
+                    return []
                 raise UnknownEntityError(f"unknown lineage node {root}")
             return [(a, stale_reasons(graph, a)) for a in stale_assets(graph, root) if a.startswith("asset_")]
 
     def recompute_plan(self, asset_ids: Sequence[str] | None = None) -> list[str]:
-        from lineage.staleness import recompute_plan
 
         with self.service.read() as graph:
             for a in asset_ids or []:
-                if a not in graph:
+                if not self._known(a):
                     raise UnknownEntityError(f"unknown asset {a}")
-            return recompute_plan(graph, list(asset_ids) if asset_ids is not None else None)
+            ids = None if asset_ids is None else [a for a in asset_ids if a in graph]
+            return recompute_plan(graph, ids)
 
     # --- maintenance --------------------------------------------------------------------
     def sweep(self, older_than: timedelta = timedelta(minutes=10)) -> dict[str, int]:

@@ -44,3 +44,21 @@ def test_a_rederived_asset_keeps_its_new_producer_after_a_reopen(lake_dir: str) 
     assert reopened.service.graph.producer_of(proxy) == second.id
     assert sorted(reopened.service.graph.digraph.edges()) == sorted(lineage.service.graph.digraph.edges())
     assert not reopened.is_stale(proxy)
+
+
+def test_lineage_starts_with_only_the_assets_runs_touched_and_answers_for_the_rest(lake_dir: str) -> None:
+    lake = Lake(lake_dir)
+    title = make_title(lake)
+    used, untouched = make_assets(lake, title["id"], 2)
+    lineage = open_lineage(lake, SETTINGS)
+    lineage.record_run({"job": {"namespace": "t", "name": "proxy"}, "inputs": [used["id"]],
+                        "outputs": [asset_input(title["id"], role="proxy")]})
+    reopened = open_lineage(Lake(lake_dir), SETTINGS)
+    graph = reopened.service.graph
+    assert used["id"] in graph and untouched["id"] not in graph
+    alone = reopened.traverse(untouched["id"], "BOTH", 5, 100)
+    assert alone.nodes == [(untouched["id"], 0)] and alone.edges == []
+    assert reopened.stale_assets(untouched["id"]) == []
+    # a run reading the untouched asset brings it into the graph
+    reopened.record_run({"job": {"namespace": "t", "name": "proxy"}, "inputs": [untouched["id"]], "outputs": []})
+    assert untouched["id"] in reopened.service.graph
