@@ -39,10 +39,11 @@ class Embeddings(Repo):
     key = "name"
 
     def spaces(self) -> dict[str, dict[str, Any]]:
-        return {row["name"]: row for row in self.rows()}
+        # a handful of rows read on every search and every embeddings lookup: cached per table version
+        return dict(self.lake.cached("spaces", "rows", lambda: {row["name"]: row for row in self.rows()}))
 
     def space(self, name: str) -> dict[str, Any] | None:
-        return self.get(name)
+        return self.spaces().get(name)
 
     def _table(self, space: dict[str, Any]) -> Any:
         return self.lake.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))

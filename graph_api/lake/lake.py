@@ -86,6 +86,7 @@ class Lake:
         self.run_visible: Callable[[str], bool] | None = None
         self.write_lock = threading.RLock()
         self._tables: dict[str, Any] = {}
+        self._derived: dict[tuple[str, str], tuple[int, Any]] = {}
         self._table_lock = threading.Lock()
         self._writes_since_check: dict[str, int] = {}
         self._compacting: set[str] = set()
@@ -330,6 +331,17 @@ class Lake:
                 "indexes": sorted(f"{ix.name}({ix.index_type})" for ix in table.list_indices()),
             }
         return report
+
+    def cached(self, table: str, key: str, compute: Callable[[], Any]) -> Any:
+        """A value derived from ``table`` (its space rows, its indexes), recomputed when the table's
+        version moves: hot read paths such as search then skip a read per request."""
+        version = self.table(table).version
+        entry = self._derived.get((table, key))
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        value = compute()
+        self._derived[(table, key)] = (version, value)
+        return value
 
     def table_version(self, name: str) -> int:
         return self.table(name).version

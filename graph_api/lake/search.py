@@ -206,7 +206,8 @@ class Search:
                  exclude: str | None) -> list[dict[str, Any]]:
         table = self._open(space)
         where = resolved.clause(SPACE, exclude=exclude)
-        indexed = indexes.vector_index(self.lake.table(table)) is not None
+        indexed = self.lake.cached(table, "vector_index",
+                                   lambda: indexes.vector_index(self.lake.table(table)) is not None)
 
         def start(exact: bool) -> Any:
             def begin(t: Any) -> Any:
