@@ -1,9 +1,15 @@
 """The in-memory lineage graph: a networkx DiGraph asset -> run -> output, plus side tables.
 
 Nodes are ids; the kind comes from the id prefix (``run_`` or anything else). Runs,
-jobs and asset infos live in side dicts, not as node attributes: a million nodes
-with an attribute dict each would cost hundreds of megabytes. Every mutation is
-validated first and applied only when valid, so a rejected write changes nothing.
+jobs and asset infos live in side tables, not as node attributes. A graph loaded in
+bulk (``from_tables``) keeps runs and asset infos as columns (``lineage.columns``) and
+makes records on demand; whatever is written afterwards is held as records. Every
+mutation is validated first and applied only when valid, so a rejected write changes
+nothing.
+
+Beside the graph sit the *directly stale* runs (a job at another version, an input
+with a newer version), kept up to date by every write, so that staleness queries are
+set lookups plus a walk instead of a check of every run they pass.
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from lineage.adjacency import CompactDiGraph, add_node, bulk_build, link, unlink
+from lineage.columns import AssetTable, RunTable, assets_table
+from lineage.index import NodeIndex
 from lineage.errors import (
     CycleError,
     InvalidRunError,
@@ -22,49 +34,7 @@ from lineage.errors import (
 )
 from lineage.model import RUN_PREFIX, STATUSES, AssetInfo, InputRef, Job, Run, node_kind
 
-
-class _NoAttrs(dict[str, Any]):
-    """One shared, read-only attribute dict for every node and edge."""
-
-    __slots__ = ()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        raise TypeError("lineage graph nodes and edges carry no attributes")
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        # networkx calls update({}) when it adds a node or an edge: that is harmless.
-        if kwargs or any(args):
-            raise TypeError("lineage graph nodes and edges carry no attributes")
-
-
-_NO_ATTRS = _NoAttrs()
-
-
-def _no_attrs() -> dict[str, Any]:
-    return _NO_ATTRS
-
-
-class CompactDiGraph(nx.DiGraph):  # type: ignore[misc]
-    """A DiGraph whose nodes and edges share one empty attribute dict (saves ~64 B each)."""
-
-    node_attr_dict_factory = staticmethod(_no_attrs)
-    edge_attr_dict_factory = staticmethod(_no_attrs)
-
-
-def _bulk_build(g: CompactDiGraph, nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> None:
-    # Filling networkx's adjacency dicts directly is ~5x faster than add_edges_from,
-    # which re-checks both endpoints and clears caches per edge; at 2M nodes that is
-    # the difference between a 30 s and a 6 s start. The result is the same structure.
-    node, succ, pred = g._node, g._succ, g._pred
-    for n in nodes:
-        if n not in node:
-            node[n] = _NO_ATTRS
-            succ[n] = {}
-            pred[n] = {}
-    for u, v in edges:
-        succ[u][v] = _NO_ATTRS
-        pred[v][u] = _NO_ATTRS
-    nx._clear_cache(g)
+__all__ = ["CompactDiGraph", "LineageGraph"]
 
 
 class LineageGraph:
@@ -78,36 +48,141 @@ class LineageGraph:
     ) -> None:
         self._g = CompactDiGraph()
         self._jobs: dict[tuple[str, str], Job] = {(j.namespace, j.name): j for j in jobs}
-        self._assets: dict[str, AssetInfo] = {a.id: a for a in assets}
-        self._runs: dict[str, Run] = {}
+        # id -> a row of the bulk-loaded table (int) or the record itself
+        self._assets: dict[str, int | AssetInfo] = {a.id: a for a in assets}
+        self._runs: dict[str, int | Run] = {}
+        self._rt: RunTable | None = None
+        self._at: AssetTable | None = None
+        self._superseded: np.ndarray = np.zeros(0, dtype=bool)  # rows now held as records
         self._by_key: dict[str, list[str]] = {}
         self._by_external: dict[str, str] = {}
+        self._job_records: dict[tuple[str, str], set[str]] = {}  # record-held runs by job
+        # Directly stale runs, by cause; a run is stale iff it or an ancestor run is in either.
+        self._stale_job: set[str] = set()
+        self._stale_input: set[str] = set()
+        # Runs with several inputs: the only ones a subtree can reach while an input comes from outside.
+        self._multi_input: set[str] = set()
+        self._index: NodeIndex | None = None  # built by from_tables
+        self._run_node: np.ndarray = np.zeros(0, dtype=np.int64)  # loaded row -> node code
+        runs = list(runs)
         for run in runs:
-            self._runs[run.id] = run
-            self._index(run)
+            self._hold(run)
+        g = self._g
+        for aid in self._assets:
+            add_node(g, aid)
+        for run in runs:
+            add_node(g, run.id)
+            for ref in run.inputs:
+                link(g, ref.asset_id, run.id)
+            for out in run.outputs:
+                # a newer version of this asset was derived by another run: that run produces it now
+                info = self.asset(out)
+                if info is None or info.produced_by in (None, run.id):
+                    link(g, run.id, out)
+                else:
+                    add_node(g, out)
+        for run in runs:
+            self._restale(run)
 
-        def nodes() -> Iterator[str]:
-            yield from self._assets
-            for run in self._runs.values():
-                yield run.id
-                for ref in run.inputs:
-                    yield ref.asset_id
-                yield from run.outputs
+    @classmethod
+    def from_tables(
+        cls,
+        jobs: Iterable[Job],
+        runs: pa.Table,
+        inputs: pa.Table,
+        outputs: pa.Table,
+        assets: pa.Table | Iterable[AssetInfo],
+    ) -> LineageGraph:
+        """Build in bulk from the store's Arrow tables (``lineage.store`` schemas) and the
+        assets (an Arrow table with AssetInfo's fields, or AssetInfo records).
 
-        assets_by_id = self._assets
+        Edge rows whose run row is absent are ignored (a crash between commits); a
+        repeated (run, ordinal) keeps its first row. The result equals the graph built
+        from the same records.
+        """
+        self = cls(jobs)
+        at = assets_table(assets)
+        parts = [at["id"], runs["id"], inputs["run_id"], inputs["asset_id"],
+                 outputs["run_id"], outputs["output_id"], at["produced_by"]]
+        arrays = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
+        arrays = [a.cast(pa.string()) for a in arrays]
+        # One integer code per distinct id: every id becomes one shared str object.
+        enc = pc.dictionary_encode(pa.concat_arrays(arrays))
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        enc_dictionary = enc.dictionary
+        names = np.array(enc_dictionary.to_pylist(), dtype=object)
+        del enc
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
+        a_code, r_code, i_run, i_asset, o_run, o_out, a_pb = (
+            codes[bounds[k] : bounds[k + 1]] for k in range(len(arrays))
+        )
+        n, nr, na = len(names), len(r_code), len(a_code)
+        run_pos = np.full(n, -1, dtype=np.int64)
+        run_pos[r_code] = np.arange(nr)
+        in_pos, in_rows = _edge_rows(run_pos[i_run], _col(inputs, "ordinal"))
+        out_pos, out_rows = _edge_rows(run_pos[o_run], _col(outputs, "ordinal"))
+        in_asset = i_asset[in_rows]
+        in_versions = _col(inputs, "version")[in_rows]
+        out_code = o_out[out_rows]
+        arow = np.full(n, -1, dtype=np.int64)
+        arow[a_code] = np.arange(na)
 
-        def edges() -> Iterator[tuple[str, str]]:
-            for run in self._runs.values():
-                rid = run.id
-                for ref in run.inputs:
-                    yield ref.asset_id, rid
-                for out in run.outputs:
-                    # a newer version of this asset was derived by another run: that run produces it now
-                    info = assets_by_id.get(out)
-                    if info is None or info.produced_by in (None, rid):
-                        yield rid, out
+        # A newer version of an asset derived by another run: that run produces it now.
+        out_run = r_code[out_pos]
+        out_arow = arow[out_code]
+        pb = np.where(out_arow >= 0, a_pb[np.maximum(out_arow, 0)], -1)
+        keep = (out_arow < 0) | (pb < 0) | (pb == out_run)
+        src = np.concatenate([in_asset, out_run[keep]])
+        dst = np.concatenate([r_code[in_pos], out_code[keep]])
+        seq = np.concatenate([a_code, r_code, in_asset, out_code])
+        first = np.unique(seq, return_index=True)[1]
+        nodes = seq[np.sort(first)]
+        # renumber: node codes 0..len(nodes)-1, in node order
+        recode = np.full(n, -1, dtype=np.int64)
+        recode[nodes] = np.arange(len(nodes))
+        src, dst = recode[src], recode[dst]
+        node_names = names[nodes]
+        bulk_build(self._g, node_names, np.arange(len(nodes)), src, dst)
+        by_id = np.asarray(pc.sort_indices(enc_dictionary).to_numpy(), dtype=np.int64)
+        by_id = recode[by_id]
+        self._index = index = NodeIndex(node_names, by_id[by_id >= 0], src, dst)
+        del enc_dictionary
 
-        _bulk_build(self._g, nodes(), edges())
+        run_ids: list[str] = names[r_code].tolist()
+        self._rt = rt = RunTable(
+            run_ids,
+            runs,
+            _offsets(in_pos, nr),
+            names[in_asset].tolist(),
+            in_versions,
+            _offsets(out_pos, nr),
+            names[out_code].tolist(),
+        )
+        self._superseded = np.zeros(nr, dtype=bool)
+        self._runs = dict(zip(run_ids, range(nr)))
+        asset_ids: list[str] = names[a_code].tolist()
+        produced_by = np.where(a_pb >= 0, names[np.maximum(a_pb, 0)], None).tolist()
+        self._at = AssetTable(asset_ids, at, produced_by)
+        self._assets = dict(zip(asset_ids, range(na)))
+        for i in sorted(rt.keys):
+            self._by_key.setdefault(rt.keys[i], []).append(run_ids[i])
+        for i in sorted(rt.externals):
+            self._by_external[rt.externals[i]] = run_ids[i]
+
+        ids = np.array(run_ids, dtype=object)
+        self._stale_job = set(ids[self._job_mismatch(np.arange(nr))].tolist())
+        versions = np.asarray(self._at.version, dtype=np.int64)
+        in_arow = arow[in_asset]
+        newer = (in_arow >= 0) & (versions[np.maximum(in_arow, 0)] > in_versions)
+        self._stale_input = set(ids[np.unique(in_pos[newer])].tolist())
+        multi = np.diff(rt.in_offsets) >= 2
+        self._multi_input = set(ids[multi].tolist())
+        self._run_node = run_node = recode[r_code]
+        index.is_asset[recode[a_code]] = True
+        index.multi_input[run_node[multi]] = True
+        index.stale_job[run_node[self._job_mismatch(np.arange(nr))]] = True
+        index.stale_input[run_node[np.unique(in_pos[newer])]] = True
+        return self
 
     # -- reads -------------------------------------------------------------
 
@@ -120,10 +195,18 @@ class LineageGraph:
         return node_id in self._g._node
 
     def get_run(self, run_id: str) -> Run | None:
-        return self._runs.get(run_id)
+        r = self._runs.get(run_id)
+        if r is None or type(r) is Run:
+            return r  # type: ignore[return-value]
+        return self._rt.run(r)  # type: ignore[union-attr, arg-type]
 
     def runs(self) -> Iterator[Run]:
-        return iter(self._runs.values())
+        rt = self._rt
+        for r in self._runs.values():
+            yield r if type(r) is Run else rt.run(r)  # type: ignore[misc, union-attr, arg-type]
+
+    def has_run(self, run_id: str) -> bool:
+        return run_id in self._runs
 
     def get_job(self, namespace: str, name: str) -> Job | None:
         return self._jobs.get((namespace, name))
@@ -132,17 +215,43 @@ class LineageGraph:
         return [self._jobs[k] for k in sorted(self._jobs)]
 
     def runs_for_key(self, idempotency_key: str) -> list[Run]:
-        return [self._runs[r] for r in self._by_key.get(idempotency_key, ())]
+        return [self.get_run(r) for r in self._by_key.get(idempotency_key, ())]  # type: ignore[misc]
 
     def run_for_external_id(self, external_run_id: str) -> Run | None:
         rid = self._by_external.get(external_run_id)
-        return None if rid is None else self._runs[rid]
+        return None if rid is None else self.get_run(rid)
 
     def asset(self, asset_id: str) -> AssetInfo | None:
-        return self._assets.get(asset_id)
+        a = self._assets.get(asset_id)
+        if a is None or type(a) is AssetInfo:
+            return a  # type: ignore[return-value]
+        return self._at.asset(a)  # type: ignore[union-attr, arg-type]
+
+    def asset_version(self, asset_id: str) -> int | None:
+        a = self._assets.get(asset_id)
+        if a is None:
+            return None
+        if type(a) is AssetInfo:
+            return a.version
+        return self._at.version[a]  # type: ignore[union-attr, index]
 
     def assets(self) -> Iterator[AssetInfo]:
-        return iter(self._assets.values())
+        at = self._at
+        for a in self._assets.values():
+            yield a if type(a) is AssetInfo else at.asset(a)  # type: ignore[misc, union-attr, arg-type]
+
+    def asset_ids(self) -> Any:
+        """The ids lineage holds an AssetInfo for (a set-like view)."""
+        return self._assets.keys()
+
+    def run_inputs(self, run_id: str) -> list[tuple[str, int]]:
+        """(asset id, version used) of a run's inputs, without building the Run."""
+        r = self._runs.get(run_id)
+        if r is None:
+            return []
+        if type(r) is Run:
+            return [(ref.asset_id, ref.version) for ref in r.inputs]
+        return self._rt.inputs(r)  # type: ignore[union-attr, arg-type]
 
     def producer_of(self, node_id: str) -> str | None:
         pred = self._g._pred.get(node_id)
@@ -157,13 +266,17 @@ class LineageGraph:
             return []
         return sorted(succ)
 
+    def directly_stale(self, run_id: str) -> bool:
+        """The run itself is out of date: its job moved on, or an input has a newer version."""
+        return run_id in self._stale_job or run_id in self._stale_input
+
     @property
     def node_count(self) -> int:
         return self._g.number_of_nodes()
 
     @property
     def edge_count(self) -> int:
-        return self._g.number_of_edges()
+        return sum(map(len, self._g._succ.values()))
 
     @property
     def run_count(self) -> int:
@@ -209,7 +322,7 @@ class LineageGraph:
                 raise InvalidRunError(f"run {run.id}: input {aid} is a run, not an asset")
             if aid not in self._g._node and aid not in new:
                 raise UnknownEntityError(f"unknown input asset {aid}")
-            info = new.get(aid) or self._assets.get(aid)
+            info = new.get(aid) or self.asset(aid)
             if ref.version < 1 or (info is not None and ref.version > info.version):
                 current = "unknown" if info is None else str(info.version)
                 raise InvalidRunError(
@@ -238,16 +351,15 @@ class LineageGraph:
         An asset is produced by at most one run *per version*; the newest version's run is
         the asset's producer in the graph.
         """
-        current = self._assets.get(asset_id)
+        current = self.asset(asset_id)
         return (info is not None and info.produced_by == run_id and current is not None
                 and info.version > current.version)
 
     def _replace_producers(self, run_id: str, outputs: Sequence[str]) -> None:
-        g = self._g
         for out in outputs:
             producer = self.producer_of(out)
             if producer is not None and producer != run_id:
-                g.remove_edge(producer, out)
+                unlink(self._g, producer, out)
 
     def _check_acyclic(self, run: Run, inputs: Sequence[InputRef], outputs: Sequence[str]) -> None:
         input_ids = {ref.asset_id for ref in inputs}
@@ -276,14 +388,20 @@ class LineageGraph:
 
     def add_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
         self.check_run(run, new_assets)
+        self.apply_run(run, new_assets)
+
+    def apply_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
+        """Add a run validated elsewhere (by ``check_run``, or by the process that wrote it)."""
         self._replace_producers(run.id, run.outputs)
         self.upsert_assets(new_assets)
-        self._runs[run.id] = run
-        self._index(run)
+        self._hold(run)
         g = self._g
-        g.add_node(run.id)
-        g.add_edges_from((ref.asset_id, run.id) for ref in run.inputs)
-        g.add_edges_from((run.id, out) for out in run.outputs)
+        self._add_node(run.id)
+        for ref in run.inputs:
+            self._link(ref.asset_id, run.id)
+        for out in run.outputs:
+            self._link(run.id, out)
+        self._restale(run)
 
     def merge_update(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> Run:
         """Validate a later state of an existing run and return it merged; changes nothing.
@@ -292,7 +410,7 @@ class LineageGraph:
         (an OpenLineage COMPLETE event often names outputs that START did not) and
         keep their first order, so stored ordinals stay stable.
         """
-        old = self._runs.get(run.id)
+        old = self.get_run(run.id)
         if old is None:
             raise UnknownEntityError(f"unknown run {run.id}")
         self._check_fields(run)
@@ -322,19 +440,26 @@ class LineageGraph:
     def update_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> Run:
         """Apply ``merge_update``; returns the run as now held."""
         merged = self.merge_update(run, new_assets)
-        old = self._runs[run.id]
-        self._replace_producers(run.id, merged.outputs[len(old.outputs) :])
-        self.upsert_assets(new_assets)
-        self._runs[run.id] = merged
-        self._index(merged)
-        g = self._g
-        g.add_edges_from((ref.asset_id, run.id) for ref in merged.inputs[len(old.inputs) :])
-        g.add_edges_from((run.id, out) for out in merged.outputs[len(old.outputs) :])
+        self.apply_update(merged, new_assets)
         return merged
+
+    def apply_update(self, merged: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
+        """Replace a run by a later state whose inputs and outputs extend the held ones."""
+        old = self.get_run(merged.id)
+        assert old is not None
+        self._replace_producers(merged.id, merged.outputs[len(old.outputs) :])
+        self.upsert_assets(new_assets)
+        self._hold(merged)
+        g = self._g
+        for ref in merged.inputs[len(old.inputs) :]:
+            self._link(ref.asset_id, merged.id)
+        for out in merged.outputs[len(old.outputs) :]:
+            self._link(merged.id, out)
+        self._restale(merged)
 
     def check_outputs(self, run_id: str, output_ids: Sequence[str]) -> tuple[str, ...]:
         """Validate outputs named later; returns those not yet attached. Changes nothing."""
-        old = self._runs.get(run_id)
+        old = self.get_run(run_id)
         if old is None:
             raise UnknownEntityError(f"unknown run {run_id}")
         known = set(old.outputs)
@@ -346,33 +471,167 @@ class LineageGraph:
     def add_outputs(self, run_id: str, output_ids: Sequence[str]) -> Run:
         """Attach outputs named later (segments, annotations, embeddings) to a run."""
         added = self.check_outputs(run_id, output_ids)
-        merged = dataclasses.replace(self._runs[run_id], outputs=self._runs[run_id].outputs + added)
-        self._runs[run_id] = merged
-        self._g.add_edges_from((run_id, out) for out in added)
+        old = self.get_run(run_id)
+        assert old is not None
+        merged = dataclasses.replace(old, outputs=old.outputs + added)
+        self._hold(merged)
+        for out in added:
+            self._link(run_id, out)
         return merged
 
     def upsert_assets(self, infos: Iterable[AssetInfo]) -> None:
         """Record assets or their new versions; a newer version makes consumers stale."""
         g = self._g
         for info in infos:
-            self._assets[info.id] = info
-            if info.id not in g._node:
-                g.add_node(info.id)
+            aid = info.id
+            old = self.asset(aid)
+            self._assets[aid] = info
+            self._add_node(aid)
+            if old is None and self._index is not None:
+                self._index.flag(self._index.is_asset, aid, True)
+            if old is None or old.version != info.version:
+                for rid in list(g._succ[aid]):
+                    self._restale_inputs(rid)
+            if info.produced_by is not None and (old is None or old.produced_by != info.produced_by):
+                self._follow_producer(info)
+
+    def _follow_producer(self, info: AssetInfo) -> None:
+        # A newer version derived by another run, learnt after that run's edges (another
+        # process wrote both): the run the info names produces the asset now.
+        rid = info.produced_by
+        assert rid is not None
+        current = self.producer_of(info.id)
+        if current == rid or rid not in self._runs:
+            return
+        run = self.get_run(rid)
+        if run is not None and info.id in run.outputs:
+            if current is not None:
+                self._unlink(current, info.id)
+            self._link(rid, info.id)
 
     def upsert_job(self, job: Job) -> None:
-        self._jobs[(job.namespace, job.name)] = job
+        key = (job.namespace, job.name)
+        old = self._jobs.get(key)
+        self._jobs[key] = job
+        if old is None or old.version != job.version:
+            self._restale_job(key)
 
     def set_job_version(self, namespace: str, name: str, version: str | None) -> Job:
         if (namespace, name) not in self._jobs:
             raise UnknownEntityError(f"unknown job {namespace}/{name}")
         job = Job(namespace, name, version)
-        self._jobs[(namespace, name)] = job
+        self.upsert_job(job)
         return job
 
-    def _index(self, run: Run) -> None:
+    # -- bookkeeping ---------------------------------------------------------
+
+    def _hold(self, run: Run) -> None:
+        """Keep ``run`` as a record (it replaces a loaded row or an older record)."""
+        prev = self._runs.get(run.id)
+        if prev is not None and type(prev) is not Run:
+            self._superseded[prev] = True
+        self._runs[run.id] = run
+        self._job_records.setdefault(run.job_key, set()).add(run.id)
+        if len(run.inputs) >= 2:
+            self._multi_input.add(run.id)
+            if self._index is not None:
+                self._index.flag(self._index.multi_input, run.id, True)
         if run.idempotency_key is not None:
             ids = self._by_key.setdefault(run.idempotency_key, [])
             if run.id not in ids:
                 ids.append(run.id)
         if run.external_run_id is not None:
             self._by_external[run.external_run_id] = run.id
+
+    def _restale(self, run: Run) -> None:
+        job = self._jobs.get(run.job_key)
+        self._mark(self._stale_job, run.id, job is not None and job.version != run.job_version)
+        self._restale_inputs(run.id)
+
+    def _restale_inputs(self, run_id: str) -> None:
+        version = self.asset_version
+        for aid, used in self.run_inputs(run_id):
+            current = version(aid)
+            if current is not None and current > used:
+                self._mark(self._stale_input, run_id, True)
+                return
+        self._mark(self._stale_input, run_id, False)
+
+    def _mark(self, stale: set[str], run_id: str, on: bool) -> None:
+        if on:
+            stale.add(run_id)
+        else:
+            stale.discard(run_id)
+        if self._index is not None:
+            mask = self._index.stale_job if stale is self._stale_job else self._index.stale_input
+            self._index.flag(mask, run_id, on)
+
+    def _add_node(self, n: str) -> None:
+        if n not in self._g._node:
+            add_node(self._g, n)
+            if self._index is not None:
+                self._index.touch(n)
+
+    def _link(self, u: str, v: str) -> None:
+        link(self._g, u, v)
+        if self._index is not None:
+            self._index.touch(u)
+            self._index.touch(v)
+
+    def _unlink(self, u: str, v: str) -> None:
+        unlink(self._g, u, v)
+        if self._index is not None:
+            self._index.touch(u)
+            self._index.touch(v)
+
+    def _job_mismatch(self, rows: np.ndarray) -> np.ndarray:
+        """For loaded rows: is the row's job known and at another version than the row ran?"""
+        rt = self._rt
+        assert rt is not None
+        current = np.full(len(rt.job_keys), -3, dtype=np.int64)  # -3: unknown job
+        for j, key in enumerate(rt.job_keys):
+            job = self._jobs.get(key)
+            if job is not None:
+                current[j] = -1 if job.version is None else rt.jv_index.get(job.version, -2)
+        cur = current[rt.job_code[rows]]
+        return (cur != -3) & (cur != rt.jv_code[rows])
+
+    def _restale_job(self, key: tuple[str, str]) -> None:
+        rt = self._rt
+        if rt is not None and key in rt.job_index:
+            rows = np.flatnonzero((rt.job_code == rt.job_index[key]) & ~self._superseded)
+            ids = np.array(rt.ids, dtype=object) if len(rows) > 64 else None
+            pick = (lambda r: ids[r].tolist()) if ids is not None else (lambda r: [rt.ids[i] for i in r])
+            stale = rows[self._job_mismatch(rows)]
+            self._stale_job.difference_update(pick(rows))
+            self._stale_job.update(pick(stale))
+            if self._index is not None:
+                self._index.stale_job[self._run_node[rows]] = False
+                self._index.stale_job[self._run_node[stale]] = True
+        job = self._jobs.get(key)
+        for rid in self._job_records.get(key, ()):
+            run = self._runs[rid]
+            assert type(run) is Run
+            self._mark(self._stale_job, rid, job is not None and job.version != run.job_version)
+
+
+def _col(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(table[name].to_numpy(), dtype=np.int64)
+
+
+def _edge_rows(pos: np.ndarray, ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edge rows of visible runs, ordered by (run, ordinal), one row per ordinal:
+    (run position per kept row, row indices)."""
+    order = np.lexsort((ordinals, pos))
+    order = order[pos[order] >= 0]
+    p, o = pos[order], ordinals[order]
+    # A retried write may repeat an ordinal: keep one row per ordinal.
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (p[1:] != p[:-1]) | (o[1:] != o[:-1])
+    return p[first], order[first]
+
+
+def _offsets(pos: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pos, minlength=n), out=out[1:])
+    return out

@@ -2,34 +2,48 @@
 
 Writes are validated against the graph before anything is written, then written
 to the store (runs row last), then applied to the graph. ``refresh`` notices
-commits made by another process from the Lance table versions and rebuilds.
+commits made by another process from the Lance table versions and reads only the
+rows committed since (by Lance row address), falling back to a rebuild when the
+tables were rewritten under it (a compaction by another process).
 Reads take the same lock: networkx dicts must not change under a traversal.
 """
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
 import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lineage.columns import AssetTable, assets_table
 from lineage.errors import UnknownEntityError
 from lineage.graph import LineageGraph
-from lineage.model import AssetInfo, Job, Run
-from lineage.store import LineageStore, Versions
+from lineage.model import AssetInfo, InputRef, Job, Run
+from lineage.store import LineageStore, Marks, Versions, run_from_row
+
+# Catching up on more rows than this share of the graph is slower than a rebuild
+# (and is what a compaction by another process looks like: every row in new fragments).
+CATCH_UP_SHARE = 0.25
 
 
 class Lineage:
     def __init__(
         self,
         store: LineageStore,
-        assets: Callable[[], Iterable[AssetInfo]],
+        assets: Callable[[], Iterable[AssetInfo] | pa.Table],
         *,
         assets_version: Callable[[], object] | None = None,
         compact_every: int = 200,
     ) -> None:
-        """``assets`` lists every asset's current info (read on every rebuild);
+        """``assets`` lists every asset's current info (read on every rebuild), as
+        AssetInfo records or, faster, an Arrow table with their fields;
         ``assets_version``, when given, makes ``refresh`` also notice assets that
         another process wrote (e.g. the assets table's Lance version)."""
         self._store = store
@@ -41,6 +55,9 @@ class Lineage:
         self._seen: dict[str, int] = {}
         self._seen_assets: object = None
         self._graph = LineageGraph()
+        self._marks: Marks | None = None  # None: the store cannot read rows since a mark
+        self._pending: dict[str, list[pa.Table]] = {"run_inputs": [], "run_outputs": []}
+        self.rebuilds = 0
         self.rebuild()
 
     # -- graph lifecycle -----------------------------------------------------
@@ -48,20 +65,39 @@ class Lineage:
     def rebuild(self) -> None:
         with self._lock:
             # Versions are read before loading: a commit that lands during the load
-            # leaves them behind, and the next refresh simply rebuilds again.
+            # leaves them behind, and the next refresh reads it.
             seen = dict(self._store.table_versions())
             seen_assets = self._assets_version() if self._assets_version else None
             self._graph = LineageGraph()  # let the old graph go before building the new
+            self.rebuilds += 1
             gc.disable()
             try:
                 # Building allocates millions of containers; with the collector on,
                 # each of its generation-2 passes rescans all of them (~2x load time).
-                jobs, runs = self._store.load()
-                self._graph = LineageGraph(jobs, runs, self._assets())
-                del jobs, runs
+                load_tables = getattr(self._store, "load_tables", None)
+                if load_tables is None:
+                    jobs, runs = self._store.load()
+                    self._graph = LineageGraph(jobs, runs, self._assets())
+                    self._marks = None
+                    del jobs, runs
+                else:
+                    snap = load_tables()
+                    self._graph = LineageGraph.from_tables(
+                        snap.jobs, snap.runs, snap.inputs, snap.outputs, self._assets()
+                    )
+                    # Edges of runs not visible yet: their runs row may come later.
+                    ids = snap.runs["id"]
+                    self._pending = {
+                        "run_inputs": [_unseen(snap.inputs, ids)],
+                        "run_outputs": [_unseen(snap.outputs, ids)],
+                    }
+                    self._marks = dict(snap.marks)
+                    del snap, ids
             finally:
                 gc.enable()
             gc.collect()
+            pa.default_memory_pool().release_unused()
+            _trim()
             # Move the graph out of the collector's sight: it never forms reference
             # cycles worth collecting, and a full pass over it would stall a request.
             gc.freeze()
@@ -69,19 +105,87 @@ class Lineage:
             self._seen_assets = seen_assets
 
     def refresh(self) -> bool:
-        """Rebuild if another process wrote; True when it did. Cheap otherwise."""
+        """Catch up with what another process wrote; True when something moved. Cheap
+        when nothing did (one version check per table)."""
         with self._lock:
             current = dict(self._store.table_versions())
             assets_now = self._assets_version() if self._assets_version else None
             if current == self._seen and assets_now == self._seen_assets:
                 return False
-            if current == self._seen:
-                # Only assets moved: refresh their infos, the edges are unchanged.
-                self._graph.upsert_assets(self._assets())
+            if assets_now != self._seen_assets:
+                # Assets first: a run read below may produce a new version of one.
+                self._graph.upsert_assets(_changed(self._graph, self._assets()))
                 self._seen_assets = assets_now
-                return True
-            self.rebuild()
+            if current != self._seen and not self._catch_up(current):
+                self.rebuild()
             return True
+
+    def _catch_up(self, current: dict[str, int]) -> bool:
+        """Apply the rows committed since the marks; False when only a rebuild can."""
+        marks = self._marks
+        if marks is None:
+            return False
+        store: Any = self._store
+        g = self._graph
+        moved = {t for t, v in current.items() if self._seen.get(t) != v}
+        reads: dict[str, pa.Table] = {}
+        new_marks = dict(marks)
+        for name in ("runs", "run_inputs", "run_outputs"):
+            if name in moved:
+                reads[name], new_marks[name] = store.read_since(name, marks[name])
+                if reads[name].num_rows > max(1_000, CATCH_UP_SHARE * g.run_count):
+                    return False
+        if "jobs" in moved:
+            for job in store.read_jobs():
+                g.upsert_job(job)
+        edges = {}
+        for name in ("run_inputs", "run_outputs"):
+            parts = [t for t in self._pending[name] if t.num_rows]
+            if name in reads:
+                parts.append(reads[name])
+            edges[name] = _by_run(pa.concat_tables(parts)) if parts else {}
+        ins, outs = edges["run_inputs"], edges["run_outputs"]
+        if "runs" in reads:
+            rows = reads["runs"].sort_by([("recorded_at", "ascending"), ("id", "ascending")]).to_pylist()
+            for row in rows:
+                rid = row["id"]
+                old = g.get_run(rid)
+                n_in = len(old.inputs) if old else 0
+                n_out = len(old.outputs) if old else 0
+                more_in = tuple(InputRef(a, v) for o, a, v in ins.pop(rid, ()) if o >= n_in)
+                more_out = tuple(a for o, a, _ in outs.pop(rid, ()) if o >= n_out)
+                if old is None:
+                    g.apply_run(run_from_row(row, more_in, more_out))
+                    continue
+                merged = dataclasses.replace(
+                    run_from_row(row, old.inputs + more_in, old.outputs + more_out),
+                    recorded_at=old.recorded_at,
+                    idempotency_key=row["idempotency_key"] or old.idempotency_key,
+                    external_run_id=row["external_run_id"] or old.external_run_id,
+                )
+                if merged != old:
+                    g.apply_update(merged)
+        # Edges added to known runs without a new runs row (outputs named later).
+        for group, is_input in ((ins, True), (outs, False)):
+            for rid in [r for r in group if g.has_run(r)]:
+                old = g.get_run(rid)
+                assert old is not None
+                if is_input:
+                    more = tuple(InputRef(a, v) for o, a, v in group.pop(rid) if o >= len(old.inputs))
+                    merged = dataclasses.replace(old, inputs=old.inputs + more)
+                else:
+                    more_o = tuple(a for o, a, _ in group.pop(rid) if o >= len(old.outputs))
+                    merged = dataclasses.replace(old, outputs=old.outputs + more_o)
+                if merged != old:
+                    g.apply_update(merged)
+        # What is left belongs to runs not visible yet.
+        self._pending = {
+            "run_inputs": [_rows_of(reads.get("run_inputs"), self._pending["run_inputs"], ins)],
+            "run_outputs": [_rows_of(reads.get("run_outputs"), self._pending["run_outputs"], outs)],
+        }
+        self._marks = new_marks
+        self._seen = dict(current)
+        return True
 
     @contextmanager
     def read(self) -> Iterator[LineageGraph]:
@@ -106,6 +210,9 @@ class Lineage:
             for table, (before, after) in self._store.compact().items():
                 if self._seen.get(table) == before:
                     self._seen[table] = after
+                    # Compaction rewrote every row into new fragments: nothing new to read.
+                    if self._marks is not None and table in self._marks and after != before:
+                        self._marks[table] = self._store.fragment_mark(table)  # type: ignore[attr-defined]
 
     # -- writes ----------------------------------------------------------------
 
@@ -167,3 +274,46 @@ class Lineage:
     def sweep_orphans(self, older_than: timedelta = timedelta(minutes=10)) -> int:
         with self._lock:
             return self._store.sweep_orphans(older_than)
+
+
+def _trim() -> None:
+    # The build frees ~0.8 GB of temporaries (Arrow reads, numpy work arrays) that glibc
+    # keeps in its heap; hand them back so that RSS is what the graph holds.
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _unseen(edges: pa.Table, run_ids: pa.ChunkedArray) -> pa.Table:
+    return edges.filter(pc.invert(pc.is_in(edges["run_id"], value_set=run_ids.combine_chunks())))
+
+
+def _by_run(edges: pa.Table) -> dict[str, list[tuple[int, str, int]]]:
+    """Edge rows grouped by run: (ordinal, asset or output id, version), one per ordinal."""
+    column = "asset_id" if "asset_id" in edges.column_names else "output_id"
+    versions = edges["version"].to_pylist() if "version" in edges.column_names else [0] * edges.num_rows
+    out: dict[str, dict[int, tuple[int, str, int]]] = {}
+    for rid, o, a, v in zip(edges["run_id"].to_pylist(), edges["ordinal"].to_pylist(),
+                            edges[column].to_pylist(), versions):
+        out.setdefault(rid, {}).setdefault(o, (o, a, v))
+    return {rid: sorted(rows.values()) for rid, rows in out.items()}
+
+
+def _rows_of(read: pa.Table | None, pending: list[pa.Table], left: dict[str, Any]) -> pa.Table:
+    parts = [t for t in pending if t.num_rows] + ([read] if read is not None else [])
+    if not parts:
+        return pa.table({"run_id": pa.array([], pa.string())})
+    both = pa.concat_tables(parts)
+    return both.filter(pc.is_in(both["run_id"], value_set=pa.array(list(left), pa.string())))
+
+
+def _changed(graph: LineageGraph, infos: Iterable[AssetInfo] | pa.Table) -> Iterator[AssetInfo]:
+    """The infos that differ from what the graph holds."""
+    if isinstance(infos, pa.Table):
+        t = assets_table(infos)
+        table = AssetTable(t["id"].to_pylist(), t, t["produced_by"].to_pylist())
+        infos = (table.asset(i) for i in range(t.num_rows))
+    for info in infos:
+        if graph.asset(info.id) != info:
+            yield info

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import lancedb
 import lancedb.index
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from lineage.model import InputRef, Job, Run
 
@@ -77,6 +79,22 @@ TABLES: Mapping[str, tuple[pa.Schema, tuple[str, ...]]] = {
 }
 
 Versions = dict[str, int]  # table name -> Lance version a write committed
+# Rows are read back by Lance row address, (fragment id << 32) | offset: appends and the
+# rows merge_insert rewrites land in fragments with higher ids than any read before,
+# so "rows at or above fragment M" is what was committed since a read that ended at M.
+Marks = dict[str, int]  # table name -> first fragment id not read yet
+NARROW = {"jobs": "name", "runs": "status", "run_inputs": "ordinal", "run_outputs": "ordinal"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The lineage tables as Arrow, runs read first, and where each read ended."""
+
+    jobs: list[Job]
+    runs: pa.Table
+    inputs: pa.Table
+    outputs: pa.Table
+    marks: Marks
 
 
 class LineageStore(Protocol):
@@ -179,6 +197,45 @@ class LanceLineageStore:
             table.checkout_latest()
             out.append((name, table.version))
         return tuple(out)
+
+    def load_tables(self) -> Snapshot:
+        """Every table as Arrow, for a bulk build (``LineageGraph.from_tables``)."""
+        # Runs first: a run row visible now implies its edges were committed
+        # before it, so the edge reads that follow are sure to contain them.
+        marks: Marks = {}
+        runs_t, marks["runs"] = self.read_since("runs", 0)
+        jobs = self.read_jobs()
+        inputs_t, marks["run_inputs"] = self.read_since("run_inputs", 0)
+        outputs_t, marks["run_outputs"] = self.read_since("run_outputs", 0)
+        return Snapshot(jobs, runs_t, inputs_t, outputs_t, marks)
+
+    def read_since(self, name: str, mark: int) -> tuple[pa.Table, int]:
+        """Rows in fragments >= ``mark`` (all rows for 0) and the mark after them."""
+        table = self._tables[name]
+        table.checkout_latest()
+        query = table.search().with_row_id(True).limit(None)
+        if mark:
+            query = query.where(f"_rowid >= {mark << 32}")
+        t = query.to_arrow()
+        return t.drop_columns(["_rowid"]), _next_mark(t, mark)
+
+    def fragment_mark(self, name: str) -> int:
+        """The mark after every row now in ``name`` (after a compaction, say)."""
+        table = self._tables[name]
+        table.checkout_latest()
+        t = table.search().with_row_id(True).select([NARROW[name]]).limit(None).to_arrow()
+        return _next_mark(t, 0)
+
+    def read_jobs(self) -> list[Job]:
+        jobs_t = self._read("jobs")
+        return [
+            Job(ns, name, version)
+            for ns, name, version in zip(
+                jobs_t["namespace"].to_pylist(),
+                jobs_t["name"].to_pylist(),
+                jobs_t["version"].to_pylist(),
+            )
+        ]
 
     def load(self) -> tuple[list[Job], list[Run]]:
         # Runs first: a run row visible now implies its edges were committed
@@ -387,6 +444,26 @@ class LanceLineageStore:
             table.optimize()
             out[name] = (before, table.version)
         return out
+
+
+def _next_mark(t: pa.Table, mark: int) -> int:
+    if t.num_rows == 0:
+        return mark
+    top = pa.compute.max(t["_rowid"]).as_py()
+    return max(mark, (top >> 32) + 1)
+
+
+def run_from_row(
+    row: Mapping[str, Any], inputs: Sequence[InputRef], outputs: Sequence[str]
+) -> Run:
+    """A run from one ``runs`` row (``to_pylist`` form) and its edges."""
+    params = row["parameters"]
+    return Run(
+        row["id"], row["namespace"], row["job_name"], row["job_version"], row["status"],
+        None if params is None else json.loads(params), row["started_at"], row["ended_at"],
+        row["recorded_at"], tuple(inputs), tuple(outputs), row["idempotency_key"],
+        row["external_run_id"],
+    )
 
 
 def _naive(column: pa.ChunkedArray) -> list[datetime | None]:

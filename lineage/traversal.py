@@ -7,6 +7,8 @@ topological order with ties broken by id, assets by (title, role, id).
 from __future__ import annotations
 
 import heapq
+
+import numpy as np
 from itertools import repeat
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -80,6 +82,25 @@ def traverse(
     if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
         raise LimitExceededError(f"unknown direction {direction!r}")
     _require(graph, root)
+    if graph._index is None:
+        found = _traverse_python(graph, root, direction, max_depth, limit)
+    else:
+        # Small answers (an upstream walk, mostly) are quicker in Python than the
+        # index's fixed per-level cost; past a few thousand nodes the index wins.
+        found = _traverse_python(graph, root, direction, max_depth, limit, budget=INDEX_ABOVE)
+        if found is None:
+            found = _traverse_indexed(graph, root, direction, max_depth, limit)
+    return found
+
+
+INDEX_ABOVE = 2_000
+
+
+def _traverse_python(
+    graph: LineageGraph, root: str, direction: Direction, max_depth: int, limit: int,
+    budget: int | None = None,
+) -> Traversal | None:
+    """Set-based BFS over the networkx dicts; None once more than ``budget`` nodes are found."""
     g = graph.digraph
     adjs = {
         "DOWNSTREAM": (g._succ,),
@@ -113,6 +134,8 @@ def traverse(
         depth += 1
         visited.update(nxt)
         order.extend(nxt)
+        if budget is not None and len(order) > budget:
+            return None
         nodes.extend(zip(nxt, repeat(depth)))
         level = nxt
         if partial:
@@ -120,12 +143,67 @@ def traverse(
 
     succ = g._succ
     edges: list[tuple[str, str]] = []
+    extend = edges.extend
+    superset = visited.issuperset
     for u in order:
         out = succ[u]
-        if not out:
-            continue
-        targets = sorted(out) if visited.issuperset(out) else sorted(out.keys() & visited)
-        edges.extend(zip(repeat(u), targets))
+        if out:
+            extend(zip(repeat(u), sorted(out) if superset(out) else sorted(v for v in out if v in visited)))
+    return Traversal(root, nodes, edges, partial)
+
+
+def _traverse_indexed(
+    graph: LineageGraph, root: str, direction: Direction, max_depth: int, limit: int
+) -> Traversal:
+    """``traverse`` on the integer index: the same answer, level by level in numpy."""
+    ix = graph._index
+    assert ix is not None
+    g = graph.digraph
+    ups = {"DOWNSTREAM": (False,), "UPSTREAM": (True,), "BOTH": (False, True)}[direction]
+    r = ix.code(root)
+    assert r is not None
+    seen = np.zeros(ix.size(), dtype=bool)
+    seen[r] = True
+    level = np.array([r], dtype=np.int64)
+    order, depths = [level], [np.zeros(1, dtype=np.int64)]
+    count, depth, partial = 1, 0, False
+    while level.size:
+        tos = [ix.expand(level, up, g._pred if up else g._succ)[1] for up in ups]
+        nxt = np.concatenate(tos) if len(tos) > 1 else tos[0]
+        nxt = np.unique(nxt[~seen[nxt]])
+        if not nxt.size:
+            break
+        if depth == max_depth:
+            partial = True
+            break
+        nxt = ix.sort(nxt)
+        room = limit - count
+        if nxt.size > room:
+            nxt = nxt[:room]
+            partial = True
+        depth += 1
+        seen[nxt] = True
+        order.append(nxt)
+        depths.append(np.full(nxt.size, depth, dtype=np.int64))
+        count += nxt.size
+        level = nxt
+        if partial:
+            break
+    codes = np.concatenate(order)
+    names = ix.ids(codes)
+    nodes = list(zip(names, np.concatenate(depths).tolist()))
+    frm, to = ix.expand(codes, False, g._succ)
+    keep = seen[to]
+    frm, to = frm[keep], to[keep]
+    # position of each edge's source in the answer (frm only holds answer codes)
+    sorter = np.argsort(codes)
+    at = sorter[np.searchsorted(codes, frm, sorter=sorter)]
+    if to.size and (to >= ix.n).any():
+        pairs = sorted(zip(at.tolist(), ix.ids(to)))
+        edges = [(names[p], v) for p, v in pairs]
+    else:
+        o = np.lexsort((ix.rank[to], at))
+        edges = list(zip(ix.ids(frm[o]), ix.ids(to[o])))
     return Traversal(root, nodes, edges, partial)
 
 
@@ -138,13 +216,11 @@ def _topological(graph: LineageGraph, run_ids: Collection[str]) -> list[str]:
     deps: dict[str, set[str]] = {}
     users: dict[str, list[str]] = {r: [] for r in run_ids}
     for rid in run_ids:
-        run = graph.get_run(rid)
         before: set[str] = set()
-        if run is not None:
-            for ref in run.inputs:
-                p = graph.producer_of(ref.asset_id)
-                if p is not None and p in users and p != rid:
-                    before.add(p)
+        for aid, _ in graph.run_inputs(rid):
+            p = graph.producer_of(aid)
+            if p is not None and p in users and p != rid:
+                before.add(p)
         deps[rid] = before
         for p in before:
             users[p].append(rid)
