@@ -92,20 +92,22 @@ class LineageGraph:
         inputs: pa.Table,
         outputs: pa.Table,
         assets: pa.Table | Iterable[AssetInfo],
+        unseen: list[np.ndarray] | None = None,
     ) -> LineageGraph:
         """Build in bulk from the store's Arrow tables (``lineage.store`` schemas) and the
         assets (an Arrow table with AssetInfo's fields, or AssetInfo records).
 
         Edge rows whose run row is absent are ignored (a crash between commits); a
         repeated (run, ordinal) keeps its first row. The result equals the graph built
-        from the same records.
+        from the same records. ``unseen``, when given, receives the indices of the
+        ignored input and output rows.
         """
         self = cls(jobs)
         at = assets_table(assets)
         parts = [at["id"], runs["id"], inputs["run_id"], inputs["asset_id"],
                  outputs["run_id"], outputs["output_id"], at["produced_by"]]
         arrays = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
-        arrays = [a.cast(pa.string()) for a in arrays]
+        arrays = [a if a.type == pa.string() else a.cast(pa.string()) for a in arrays]
         # One integer code per distinct id: every id becomes one shared str object.
         enc = pc.dictionary_encode(pa.concat_arrays(arrays))
         codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -121,6 +123,8 @@ class LineageGraph:
         run_pos[r_code] = np.arange(nr)
         in_pos, in_rows = _edge_rows(run_pos[i_run], _col(inputs, "ordinal"))
         out_pos, out_rows = _edge_rows(run_pos[o_run], _col(outputs, "ordinal"))
+        if unseen is not None:
+            unseen[:] = [np.flatnonzero(run_pos[i_run] < 0), np.flatnonzero(run_pos[o_run] < 0)]
         in_asset = i_asset[in_rows]
         in_versions = _col(inputs, "version")[in_rows]
         out_code = o_out[out_rows]

@@ -69,6 +69,7 @@ class Lineage:
             seen = dict(self._store.table_versions())
             seen_assets = self._assets_version() if self._assets_version else None
             self._graph = LineageGraph()  # let the old graph go before building the new
+            gc.collect()  # ... and collect it now, while there is little else to scan
             self.rebuilds += 1
             gc.disable()
             try:
@@ -82,20 +83,19 @@ class Lineage:
                     del jobs, runs
                 else:
                     snap = load_tables()
+                    unseen: list[Any] = []
                     self._graph = LineageGraph.from_tables(
-                        snap.jobs, snap.runs, snap.inputs, snap.outputs, self._assets()
+                        snap.jobs, snap.runs, snap.inputs, snap.outputs, self._assets(), unseen
                     )
                     # Edges of runs not visible yet: their runs row may come later.
-                    ids = snap.runs["id"]
                     self._pending = {
-                        "run_inputs": [_unseen(snap.inputs, ids)],
-                        "run_outputs": [_unseen(snap.outputs, ids)],
+                        "run_inputs": [snap.inputs.take(unseen[0])],
+                        "run_outputs": [snap.outputs.take(unseen[1])],
                     }
                     self._marks = dict(snap.marks)
-                    del snap, ids
+                    del snap, unseen
             finally:
                 gc.enable()
-            gc.collect()
             pa.default_memory_pool().release_unused()
             _trim()
             # Move the graph out of the collector's sight: it never forms reference
@@ -283,10 +283,6 @@ def _trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _unseen(edges: pa.Table, run_ids: pa.ChunkedArray) -> pa.Table:
-    return edges.filter(pc.invert(pc.is_in(edges["run_id"], value_set=run_ids.combine_chunks())))
 
 
 def _by_run(edges: pa.Table) -> dict[str, list[tuple[int, str, int]]]:
