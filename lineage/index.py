@@ -15,7 +15,7 @@ from the graph's sets instead of the arrays.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -140,6 +140,3 @@ class NodeIndex:
             out[~inside] = [names(self.extra[c - self.n]) for c in codes[~inside].tolist()]
         return out
 
-
-def codes_of(index: NodeIndex, names: Iterable[str]) -> np.ndarray:
-    return np.array([index.code(x) for x in names], dtype=np.int64)
