@@ -72,7 +72,7 @@ class LakeLineage:
         lake.run_visible = self.run_exists
 
     # --- the asset feed -----------------------------------------------------------
-    def _all_assets(self) -> Iterable[AssetInfo]:
+    def _all_assets(self) -> pa.Table:
         """The assets lineage needs at start: derived ones, and delivered ones some run read.
 
         A delivered asset no run has used yet is not in the graph (a lake of 1M delivered assets
@@ -83,7 +83,8 @@ class LakeLineage:
             self._assets_since = pc.max(rows.column("updated_at")).as_py()
         used = self._input_asset_ids()
         keep = pc.or_(pc.is_valid(rows.column("produced_by")), pc.is_in(rows.column("id"), value_set=used))
-        return [info_from_row(r) for r in rows.filter(keep).to_pylist()]
+        # as Arrow: lineage builds from columns without an object per asset
+        return rows.filter(keep)
 
     def _input_asset_ids(self) -> pa.Array:
         if "run_inputs" not in self.lake.table_names():
