@@ -35,7 +35,9 @@ TEXT_INDEXES = {
 # narrow prefilter leaves too few rows in them), then re-rank this many times `first`
 # candidates by their full vectors
 MIN_NPROBES = 24
-REFINE_FACTOR = 10
+# re-rank 50x `first` candidates by their full vectors: at 1M x 384 a factor of 10 gave recall@10 0.66,
+# 50 gave 0.98 for about the same latency (the candidates' vectors are read in one pass)
+REFINE_FACTOR = 50
 
 _building: set[tuple[str, str]] = set()
 _building_lock = threading.Lock()
