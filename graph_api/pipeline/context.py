@@ -44,15 +44,7 @@ class Context:
     @property
     def text_embedder(self) -> Any:
         if self._text_embedder is None:
-            import logging
-            import os
-
             from graph_api.media.embedders import TextEmbedder
-
-            # the model's loading chatter would break up the progress display
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
             self._text_embedder = TextEmbedder()
         return self._text_embedder
