@@ -141,7 +141,7 @@ def _lake(args: argparse.Namespace) -> int:
     from graph_api.lake import Lake
 
     settings = _settings(args)
-    lake = Lake(settings.lake, storage_options=dict(settings.storage_options), background_compaction=False)
+    lake = Lake.from_settings(settings, background_compaction=False)
     if args.action == "stats":
         report = lake.stats()
         if args.json:

@@ -73,7 +73,7 @@ def open_context(settings: Any, media_dir: Path, **kw: Any) -> Any:
     from graph_api.pipeline.context import Context
     from graph_api.pipeline.progress import Bars
 
-    lake = Lake(settings.lake, storage_options=dict(settings.storage_options), background_compaction=False)
+    lake = Lake.from_settings(settings, background_compaction=False)
     return Context.open(lake, settings, media_dir, reporter=Bars(), **kw)
 
 

@@ -47,7 +47,7 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
     from graph_api.pipeline.progress import Bars
 
     started = time.monotonic()
-    lake = lake or Lake(settings.lake, storage_options=dict(settings.storage_options))
+    lake = lake or Lake.from_settings(settings)
     reuse = bool(lake.titles.by_external_id([MARKER]))
     root = demo_media_dir(settings.lake)
     bars = Bars(out)

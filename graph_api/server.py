@@ -55,13 +55,7 @@ class Services:
 
     def __init__(self, settings: Settings, lake: Lake | None = None) -> None:
         self.settings = settings
-        self.lake = lake or Lake(
-            settings.lake,
-            storage_options=dict(settings.storage_options),
-            read_consistency_seconds=settings.read_consistency_seconds,
-            compact_small_fragments=settings.compact_small_fragments,
-            max_batch=settings.max_batch,
-        )
+        self.lake = lake or Lake.from_settings(settings)
         self.lineage: Any = None
         self.started = time.time()
         self.persisted = PersistedQueries(settings.persisted_queries, settings.persisted_queries_file)

@@ -40,6 +40,8 @@ class Settings:
     lineage_max_nodes: int = 10_000
     # compact a table once this many small fragments have piled up
     compact_small_fragments: int = 24
+    # table versions older than this are deleted when a table is compacted (time travel window)
+    version_retention_minutes: float = 10.0
     # 0 = every read sees the newest commit, also another process's (uvicorn --workers)
     read_consistency_seconds: float = 0.0
     log_level: str = "info"
