@@ -317,7 +317,6 @@ class LineageGraph:
         self._replace_producers(run.id, run.outputs)
         self.upsert_assets(new_assets)
         self._hold(run)
-        g = self._g
         self._add_node(run.id)
         for ref in run.inputs:
             self._link(ref.asset_id, run.id)
@@ -372,7 +371,6 @@ class LineageGraph:
         self._replace_producers(merged.id, merged.outputs[len(old.outputs) :])
         self.upsert_assets(new_assets)
         self._hold(merged)
-        g = self._g
         for ref in merged.inputs[len(old.inputs) :]:
             self._link(ref.asset_id, merged.id)
         for out in merged.outputs[len(old.outputs) :]:

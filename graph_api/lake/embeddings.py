@@ -102,7 +102,7 @@ class Embeddings(Repo):
                     if dimension > MAX_DIMENSION:
                         problems.add(i, "vector", f"dimension {dimension} exceeds the maximum of {MAX_DIMENSION}")
                 elif len(vector) != dimension:
-                    where = f"space {space!r} has" if existing else f"input[0] set the batch's dimension to"
+                    where = f"space {space!r} has" if existing else "input[0] set the batch's dimension to"
                     problems.add(i, "vector", f"has dimension {len(vector)}; {where} {dimension}")
             subjects = [r.get("subject_id") for r in inputs]
             asset_ids = [s for s in subjects if isinstance(s, str) and prefix_of(s) == "asset"]

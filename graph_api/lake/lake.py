@@ -17,7 +17,6 @@ from typing import Any
 
 import lancedb
 import pyarrow as pa
-import pyarrow.compute as pc
 from lancedb.index import BTree
 
 from graph_api.errors import Unavailable
@@ -362,11 +361,3 @@ class Lake:
 
     def table_version(self, name: str) -> int:
         return self.table(name).version
-
-
-def column_values(rows: pa.Table, name: str) -> list[Any]:
-    return rows.column(name).to_pylist()
-
-
-def unique(values: pa.Array) -> list[Any]:
-    return pc.unique(values).to_pylist()

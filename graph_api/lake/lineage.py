@@ -28,7 +28,7 @@ from lineage.staleness import is_stale, recompute_plan, stale_assets, stale_reas
 from lineage.store import LanceLineageStore
 from lineage.traversal import Limits, impact, impact_groups, provenance, sources, traverse
 
-from graph_api.errors import InvalidArgument, NotFound
+from graph_api.errors import InvalidArgument
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
 from graph_api.lake.validate import Problems
@@ -411,4 +411,4 @@ def open_lineage(lake: Lake, settings: Any) -> LakeLineage:
     return LakeLineage(lake, Limits(max_depth=settings.lineage_max_depth, max_nodes=settings.lineage_max_nodes))
 
 
-__all__ = ["LakeLineage", "RecordedRun", "media_type_for", "open_lineage", "InvalidArgument", "NotFound"]
+__all__ = ["LakeLineage", "RecordedRun", "media_type_for", "open_lineage"]

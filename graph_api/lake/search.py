@@ -30,7 +30,7 @@ from graph_api.lake import fulltext, indexes, sql
 from graph_api.lake.ids import prefix_of
 from graph_api.lake.schemas import embeddings_schema
 from graph_api.lake.search_filters import SEGMENTS, SPACE, Filters, Resolved
-from graph_api.lake.text_embedders import embed_text, text_embedder
+from graph_api.lake.text_embedders import embed_text
 
 if TYPE_CHECKING:
     from graph_api.lake.lake import Lake

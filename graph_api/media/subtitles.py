@@ -38,17 +38,19 @@ def read_subtitles(path: str | Path) -> list[Cue]:
     return parse_srt(text, path)
 
 
+def _cue(lines: list[str], first_line: int, path: str | Path | None) -> Cue:
+    # The numeric counter (SRT) or cue id (WebVTT) is optional; the timing line is first or second.
+    timing_at = next((i for i, line in enumerate(lines) if _ARROW in line), None)
+    if timing_at is None or timing_at > 1:
+        raise BadSubtitleError("expected a 'start --> end' timing line", path, first_line)
+    start, end = _parse_timing(lines[timing_at], path, first_line + timing_at)
+    return Cue(start, end, _clean(lines[timing_at + 1 :]))
+
+
 def parse_srt(text: str, path: str | Path | None = None) -> list[Cue]:
     cues: list[Cue] = []
     for first_line, block in _blocks(text):
-        lines = list(block)
-        # The numeric counter is optional in practice; find the timing line wherever it is.
-        timing_at = next((i for i, line in enumerate(lines) if _ARROW in line), None)
-        if timing_at is None or timing_at > 1:
-            raise BadSubtitleError("expected a 'start --> end' timing line", path, first_line)
-        line_no = first_line + timing_at
-        start, end = _parse_timing(lines[timing_at], path, line_no)
-        cues.append(Cue(start, end, _clean(lines[timing_at + 1 :])))
+        cues.append(_cue(list(block), first_line, path))
     return cues
 
 
@@ -61,12 +63,7 @@ def parse_vtt(text: str, path: str | Path | None = None) -> list[Cue]:
         head = lines[0]
         if head.startswith(("NOTE", "STYLE", "REGION")) and _ARROW not in head:
             continue
-        timing_at = next((i for i, line in enumerate(lines) if _ARROW in line), None)
-        if timing_at is None or timing_at > 1:
-            raise BadSubtitleError("expected a 'start --> end' timing line", path, first_line)
-        line_no = first_line + timing_at
-        start, end = _parse_timing(lines[timing_at], path, line_no)
-        cues.append(Cue(start, end, _clean(lines[timing_at + 1 :])))
+        cues.append(_cue(lines, first_line, path))
     return cues
 
 

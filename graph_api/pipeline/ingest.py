@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from graph_api.errors import MediaGraphError, NotFound
-from graph_api.media.errors import MediaError, UnreadableError
+from graph_api.media.errors import MediaError
 from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import RunIndex, StepError, execute, why_redo
 from graph_api.pipeline.steps import DIALOGUE_JOB, DIALOGUE_VERSION, Outputs
