@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from graph_api.errors import InvalidArgument
+from graph_api.lake.schemas import TITLE_KINDS
 
 MEDIA_DIR_HELP = ("where derived media (proxies, frames) is written: a local directory; default "
                   "$MEDIAGRAPH_MEDIA_DIR, then '<lake>-media' next to a local lake (./lake -> ./lake-media)")
-TITLE_KINDS = ("MOVIE", "SERIES", "SEASON", "EPISODE", "TRAILER", "OTHER")
 
 
 def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -> None:

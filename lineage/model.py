@@ -10,8 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-RUN_PREFIX = "run_"
-STATUSES = frozenset({"RUNNING", "COMPLETED", "FAILED", "ABORTED"})
+# Run statuses, in the order a run passes through them; the GraphQL enum is built from this.
+RUN_STATUSES: tuple[str, ...] = ("RUNNING", "COMPLETED", "FAILED", "ABORTED")
+FINAL_STATUSES: frozenset[str] = frozenset(RUN_STATUSES[1:])
+STATUSES: frozenset[str] = frozenset(RUN_STATUSES)
+
+# Id kinds: the prefix of every id the lake makes, by kind. Lineage names its nodes by these
+# ids, so the list lives here, in the lowest layer; graph_api.lake.ids makes ids from it.
+ID_PREFIXES: dict[str, str] = {
+    "title": "title_", "asset": "asset_", "segment": "seg_", "annotation": "ann_", "run": "run_",
+}
+RUN_PREFIX = ID_PREFIXES["run"]
+# an embedding is not a row with an id but a (space, subject) pair: emb:SPACE:SUBJECT
+EMBEDDING_PREFIX = "emb:"
 
 
 def new_run_id() -> str:
@@ -22,17 +33,17 @@ def node_kind(node_id: str) -> str:
     """The kind of a lineage node, from its id prefix."""
     if node_id.startswith(RUN_PREFIX):
         return "run"
-    if node_id.startswith("seg_"):
+    if node_id.startswith(ID_PREFIXES["segment"]):
         return "segment"
-    if node_id.startswith("ann_"):
+    if node_id.startswith(ID_PREFIXES["annotation"]):
         return "annotation"
-    if node_id.startswith("emb:"):
+    if node_id.startswith(EMBEDDING_PREFIX):
         return "embedding"
     return "asset"
 
 
 def embedding_node_id(space: str, subject_id: str) -> str:
-    return f"emb:{space}:{subject_id}"
+    return f"{EMBEDDING_PREFIX}{space}:{subject_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 import os
 import time
 
-PREFIXES = ("title", "asset", "seg", "ann", "run")
+from lineage.model import ID_PREFIXES
+
+# "title", "asset", "seg", "ann", "run": what an id starts with, before its "_"
+PREFIXES = tuple(prefix.rstrip("_") for prefix in ID_PREFIXES.values())
 
 
 def new_id(prefix: str) -> str:

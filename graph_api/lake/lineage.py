@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import PurePosixPath
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +20,7 @@ import pyarrow.compute as pc
 from lineage.errors import InvalidEventError, UnknownEntityError
 from lineage.graph import LineageGraph
 from lineage.history import as_of as history_as_of
-from lineage.model import AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.model import STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
 from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
 from lineage.service import Lineage
 from lineage.staleness import is_stale, recompute_plan, stale_assets, stale_reasons
@@ -32,23 +31,11 @@ from graph_api.errors import InvalidArgument
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
 from graph_api.lake.validate import Problems
+from graph_api.media.kinds import media_type_for
 
 ASSET_COLUMNS = ["id", "version", "title_id", "role", "media_type", "produced_by", "created_at", "updated_at"]
 # another process's clock may lag ours: re-read a little of the past when catching up
 CLOCK_MARGIN = timedelta(seconds=5)
-STATUSES = ("RUNNING", "COMPLETED", "FAILED", "ABORTED")
-EXTENSION_TYPES = {
-    "VIDEO": {".mov", ".mp4", ".mxf", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".y4m"},
-    "AUDIO": {".wav", ".aac", ".m4a", ".mp3", ".flac", ".opus", ".ogg", ".aiff", ".ac3"},
-    "IMAGE": {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".exr", ".dpx", ".webp", ".bmp"},
-    "TEXT": {".srt", ".vtt", ".ttml", ".scc", ".txt", ".json"},
-}
-
-
-def media_type_for(uri: str) -> str | None:
-    suffix = PurePosixPath(uri.split("?")[0]).suffix.lower()
-    return next((kind for kind, suffixes in EXTENSION_TYPES.items() if suffix in suffixes), None)
-
 
 def info_from_row(row: dict[str, Any]) -> AssetInfo:
     return AssetInfo(id=row["id"], version=row["version"], title_id=row["title_id"], role=row["role"],
@@ -411,4 +398,4 @@ def open_lineage(lake: Lake, settings: Any) -> LakeLineage:
     return LakeLineage(lake, Limits(max_depth=settings.lineage_max_depth, max_nodes=settings.lineage_max_nodes))
 
 
-__all__ = ["LakeLineage", "RecordedRun", "media_type_for", "open_lineage"]
+__all__ = ["LakeLineage", "RecordedRun", "open_lineage"]

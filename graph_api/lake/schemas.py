@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from graph_api.media.kinds import MEDIA_TYPES
+
 TS = pa.timestamp("us", tz="UTC")
 
 TITLES = pa.schema(
@@ -126,6 +128,6 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
 # search prefilters on every denormalized column (graph_api.lake.search_filters)
 EMBEDDING_INDEXED = ("subject_id", "asset_id", "title_id", "segment_kind", "media_type", "role", "start", "end")
 
+# the values the lake stores for each kind column; GraphQL enums are built from these
 TITLE_KINDS = ("MOVIE", "SERIES", "SEASON", "EPISODE", "TRAILER", "OTHER")
-MEDIA_TYPES = ("VIDEO", "AUDIO", "IMAGE", "TEXT")
 SEGMENT_KINDS = ("SHOT", "SCENE", "FRAME", "DIALOGUE")

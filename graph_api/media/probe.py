@@ -11,12 +11,12 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import av
 
+from .kinds import MediaType
 from .errors import CorruptMediaError, NotMediaError, UnreadableError, UnsupportedCodecError
 from .subtitles import SUBTITLE_SUFFIXES, read_subtitles
 
@@ -55,13 +55,6 @@ _SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (0, b"\xff\xd8\xff"), (0, b"\x89PNG"), (0, b"GIF8"), (0, b"FORM"), (0, b"\x00\x00\x01\xba"),
     (0, b"\x47"), (0, b"\xff\xf1"), (0, b"\xff\xf9"), (0, b"\xff\xfb"),
 )
-
-
-class MediaType(StrEnum):
-    VIDEO = "VIDEO"
-    AUDIO = "AUDIO"
-    IMAGE = "IMAGE"
-    TEXT = "TEXT"
 
 
 @dataclass(frozen=True)
