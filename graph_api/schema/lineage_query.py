@@ -1,9 +1,7 @@
 """Lineage queries and mutations: recordRun, run, lineage, provenance, impact, staleness, jobs.
 
-The rule for ids (GitHub's and Apollo's): a lookup by id (``run``) returns null for an id the
-caller cannot see; a traversal or operation that needs an existing root (``lineage``,
-``provenance``, ``impact``, ``impactGroups``, ``staleAssets(root)``, ``recomputePlan(ids)``)
-raises NOT_FOUND naming the id. An id the caller may not see is unknown to it.
+Unknown ids follow the package's rule (graph_api.schema): ``run`` returns null; the traversals
+raise NOT_FOUND naming the id, also for an id the caller's view hides.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Root query fields of the lake: node, titles and assets.
 
 Lookups by id return null for an id that does not exist or that the caller may not see
-(the rule for every root field is in graph_api.schema.lineage_query).
+(the package's rule for ids, in graph_api.schema).
 """
 from __future__ import annotations
 
