@@ -1,29 +1,40 @@
-"""Per-request context: the caller's view of the lake, the DataLoaders, and settings.
+"""Per-request context: the caller's view of the lake, its lineage, the DataLoaders, and settings.
 
 Every by-id read in a request goes through a loader here, so a query's number of lake
 reads does not grow with the number of objects it returns.
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from graph_api.lake import Access, Lake
 from graph_api.lake.lake import REQUEST_READS
+from graph_api.lake.lineage import LakeLineage
+from graph_api.lake.search import Search
 from graph_api.settings import Settings
+from graph_api.threads import run_sync
 
-K = TypeVar("K")
-V = TypeVar("V")
+Row = dict[str, Any]
 
 
-def _loader(fetch: Callable[[list[K]], dict[K, V]], default: Callable[[], V] | None = None) -> DataLoader[K, V | None]:
-    async def load(keys: list[K]) -> list[V | None]:
-        found = await asyncio.to_thread(fetch, keys)
-        return [found.get(k, default() if default else None) for k in keys]
+def _one(fetch: Callable[[list[str]], dict[str, Row]]) -> DataLoader[str, Row | None]:
+    """A loader of one row per id; None for ids the caller cannot see."""
+    async def load(keys: list[str]) -> list[Row | None]:
+        found = await run_sync(fetch, keys)
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _many(fetch: Callable[[list[str]], dict[str, list[Row]]]) -> DataLoader[str, list[Row]]:
+    """A loader of the rows grouped under each key; an empty list for keys with none."""
+    async def load(keys: list[str]) -> list[list[Row]]:
+        found = await run_sync(fetch, keys)
+        return [found.get(k, []) for k in keys]
 
     return DataLoader(load_fn=load)
 
@@ -31,41 +42,39 @@ def _loader(fetch: Callable[[list[K]], dict[K, V]], default: Callable[[], V] | N
 @dataclass
 class Loaders:
     lake: Lake
-    title: DataLoader = field(init=False)
-    asset: DataLoader = field(init=False)
-    asset_versions: DataLoader = field(init=False)
-    segment: DataLoader = field(init=False)
-    annotation: DataLoader = field(init=False)
-    assets_by_title: DataLoader = field(init=False)
-    titles_by_parent: DataLoader = field(init=False)
-    segments_by_asset: DataLoader = field(init=False)
-    annotations_by_asset: DataLoader = field(init=False)
-    annotations_by_segment: DataLoader = field(init=False)
-    embeddings_by_subject: DataLoader = field(init=False)
-    assets_by_producer: DataLoader = field(init=False)
+    title: DataLoader[str, Row | None] = field(init=False)
+    asset: DataLoader[str, Row | None] = field(init=False)
+    asset_versions: DataLoader[str, list[Row]] = field(init=False)
+    segment: DataLoader[str, Row | None] = field(init=False)
+    annotation: DataLoader[str, Row | None] = field(init=False)
+    assets_by_title: DataLoader[str, list[Row]] = field(init=False)
+    titles_by_parent: DataLoader[str, list[Row]] = field(init=False)
+    segments_by_asset: DataLoader[str, list[Row]] = field(init=False)
+    annotations_by_asset: DataLoader[str, list[Row]] = field(init=False)
+    annotations_by_segment: DataLoader[str, list[Row]] = field(init=False)
+    embeddings_by_subject: DataLoader[str, list[Row]] = field(init=False)
 
     def __post_init__(self) -> None:
         lake = self.lake
-        self.title = _loader(lake.titles.get_many)
-        self.asset = _loader(lake.assets.get_many)
-        self.asset_versions = _loader(lake.assets.versions, list)
-        self.segment = _loader(lake.segments.get_many)
-        self.annotation = _loader(lake.annotations.get_many)
-        self.assets_by_title = _loader(lake.assets.by_title, list)
-        self.titles_by_parent = _loader(self._titles_by_parent, list)
-        self.segments_by_asset = _loader(lake.segments.by_asset, list)
-        self.annotations_by_asset = _loader(lake.annotations.by_asset, list)
-        self.annotations_by_segment = _loader(lake.annotations.by_segment, list)
-        self.embeddings_by_subject = _loader(lake.embeddings.by_subject, list)
-        self.assets_by_producer = _loader(lake.assets.by_producer, list)
+        self.title = _one(lake.titles.get_many)
+        self.asset = _one(lake.assets.get_many)
+        self.asset_versions = _many(lake.assets.versions)
+        self.segment = _one(lake.segments.get_many)
+        self.annotation = _one(lake.annotations.get_many)
+        self.assets_by_title = _many(lake.assets.by_title)
+        self.titles_by_parent = _many(self._titles_by_parent)
+        self.segments_by_asset = _many(lake.segments.by_asset)
+        self.annotations_by_asset = _many(lake.annotations.by_asset)
+        self.annotations_by_segment = _many(lake.annotations.by_segment)
+        self.embeddings_by_subject = _many(lake.embeddings.by_subject)
 
-    def _titles_by_parent(self, parent_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    def _titles_by_parent(self, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
         grouped = self.lake.titles.group_by("parent_id", parent_ids)
         for rows in grouped.values():
             rows.sort(key=lambda r: (r["name_lower"], r["id"]))
         return grouped
 
-    def prime_assets(self, rows: Sequence[dict[str, Any]]) -> None:
+    def prime_assets(self, rows: Sequence[Row]) -> None:
         for row in rows:
             self.asset.prime(row["id"], row)
 
@@ -73,8 +82,8 @@ class Loaders:
 @dataclass
 class Context:
     settings: Settings
-    lake: Lake
-    lineage: Any = None  # lineage.service.Lineage once the lake has lineage attached
+    lake: Lake  # the caller's view: every read through it applies the caller's access
+    lineage: LakeLineage | None = None  # None until the lake has lineage attached
     request_id: str = ""
     loaders: Loaders = field(init=False)
     reads: list[int] = field(default_factory=lambda: [0])
@@ -83,12 +92,16 @@ class Context:
         self.loaders = Loaders(self.lake)
         REQUEST_READS.set(self.reads)
 
-    async def run(self, fn: Callable[..., V], *args: Any, **kwargs: Any) -> V:
-        """Run blocking lake work off the event loop."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
+    @property
+    def search(self) -> Search:
+        """The view's search, bounded by this server's maximum page size."""
+        search = self.lake.search
+        if search.max_first != self.settings.max_page_size:
+            search = Search(self.lake, self.settings.max_page_size)
+        return search
 
 
-def make_context(settings: Settings, lake: Lake, lineage: Any = None, access: Access | None = None,
+def make_context(settings: Settings, lake: Lake, lineage: LakeLineage | None = None, access: Access | None = None,
                  request_id: str = "") -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
     return Context(settings=settings, lake=view, lineage=lineage, request_id=request_id)

@@ -1,4 +1,10 @@
-"""Enums of the contract; their values are what the lake stores."""
+"""Enums of the contract; their values are what the lake stores.
+
+TitleKind, MediaType, SegmentKind and RunStatus mirror the one list that defines each
+(graph_api.lake.schemas.TITLE_KINDS and SEGMENT_KINDS, graph_api.media.kinds.MEDIA_TYPES,
+lineage.model.RUN_STATUSES). They are written out as classes so that type checkers know their
+members; tests/schema/test_enums.py fails when one drifts from its source.
+"""
 from __future__ import annotations
 
 from enum import Enum

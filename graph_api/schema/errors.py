@@ -81,8 +81,9 @@ class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
+        errors = getattr(result, "errors", None) if result is not None else None
+        if result is None or not errors:
             return
         context = self.execution_context.context
         request_id = getattr(context, "request_id", "") if context is not None else ""
-        result.errors = [classify(e, request_id) for e in result.errors]
+        result.errors = [classify(e, request_id) for e in errors]

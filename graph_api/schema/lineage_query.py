@@ -1,19 +1,26 @@
-"""Lineage queries and mutations: recordRun, run, lineage, provenance, impact, staleness, jobs."""
+"""Lineage queries and mutations: recordRun, run, lineage, provenance, impact, staleness, jobs.
+
+Unknown ids follow the package's rule (graph_api.schema): ``run`` returns null; the traversals
+raise NOT_FOUND naming the id, also for an id the caller's view hides.
+"""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from graph_api.errors import Unavailable
+from graph_api.errors import NotFound, Unavailable
+from graph_api.lake.lineage import LakeLineage
+from graph_api.schema.context import Context, Row
 from graph_api.schema.enums import LineageDirection
 from graph_api.schema.inputs import RunInput, to_row
-from graph_api.schema.lineage_types import Job, Run, load_run
-from graph_api.schema.nodes import Annotation, Asset, Segment, Title, _page, by_id
-from graph_api.schema.pagination import Connection
+from graph_api.schema.lineage_types import Job
+from graph_api.schema.nodes import Annotation, Asset, Run, Segment, Title, load_run
+from graph_api.schema.pagination import Connection, by_id, page
 from graph_api.schema.scalars import JSON
+from graph_api.threads import run_sync
 
 
 @strawberry.type(description="an embedding in the lineage: the vector of a subject in a space")
@@ -23,7 +30,8 @@ class EmbeddingRef:
     subject_id: strawberry.ID
 
 
-LineageEntity = Annotated[Asset | Run | Segment | Annotation | EmbeddingRef, strawberry.union("LineageEntity")]
+Entity = Asset | Run | Segment | Annotation | EmbeddingRef
+LineageEntity = Annotated[Entity, strawberry.union("LineageEntity")]
 
 
 @strawberry.type
@@ -83,25 +91,25 @@ class StaleAsset:
     reasons: list[str]
 
 
-def _lineage(info: Info) -> Any:
+def _lineage(info: Info[Context, None]) -> LakeLineage:
     lineage = info.context.lineage
     if lineage is None:
         raise Unavailable("lineage is not attached to this lake")
     return lineage
 
 
-async def _assets(info: Info, ids: list[str]) -> dict[str, dict[str, Any]]:
+async def _assets(info: Info[Context, None], ids: list[str]) -> dict[str, Row]:
     rows = await info.context.loaders.asset.load_many(ids)
     return {r["id"]: r for r in rows if r}
 
 
-async def _entities(info: Info, ids: list[str]) -> dict[str, Any]:
+async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Entity]:
     """Lineage node ids as GraphQL objects, loaded in one batch per kind; invisible ones are left out."""
     loaders = info.context.loaders
     by_kind: dict[str, list[str]] = {}
     for node_id in ids:
         by_kind.setdefault(node_id.split("_", 1)[0] if not node_id.startswith("emb:") else "emb", []).append(node_id)
-    out: dict[str, Any] = {}
+    out: dict[str, Entity] = {}
     for row in await loaders.asset.load_many(by_kind.get("asset", [])):
         if row:
             out[row["id"]] = Asset.from_record(row)
@@ -121,25 +129,40 @@ async def _entities(info: Info, ids: list[str]) -> dict[str, Any]:
     return out
 
 
+async def _require_root(info: Info[Context, None], node_id: str) -> None:
+    """A traversal starts from something the caller can see; anything else is unknown to it."""
+    if node_id not in await _entities(info, [node_id]):
+        raise NotFound(f"unknown lineage node {node_id}", id=node_id)
+
+
+async def _require_assets(info: Info[Context, None], asset_ids: list[str]) -> None:
+    found = await _assets(info, asset_ids)
+    for asset_id in asset_ids:
+        if asset_id not in found:
+            raise NotFound(f"unknown asset {asset_id}", id=asset_id)
+
+
 @strawberry.type
 class LineageQuery:
-    @strawberry.field
-    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+    @strawberry.field(description="a run by id; null for an unknown id")
+    async def run(self, info: Info[Context, None], id: strawberry.ID) -> Run | None:
         return await load_run(info, id)
 
     @strawberry.field
-    def jobs(self, info: Info) -> list[Job]:
+    def jobs(self, info: Info[Context, None]) -> list[Job]:
         lineage = _lineage(info)
         return [Job(namespace=j.namespace, name=j.name, version=j.version)
                 for j in sorted(lineage.service.graph.jobs(), key=lambda j: (j.namespace, j.name))]
 
     @strawberry.field(description="the lineage around an asset, run, segment or annotation: DataHub's shape, "
-                                  "bounded by maxDepth and limit; asOf ignores runs recorded after it")
-    async def lineage(self, info: Info, id: strawberry.ID, direction: LineageDirection | None = None,
+                                  "bounded by maxDepth and limit; asOf ignores runs recorded after it; "
+                                  "an unknown id is a NOT_FOUND error")
+    async def lineage(self, info: Info[Context, None], id: strawberry.ID, direction: LineageDirection | None = None,
                       max_depth: int | None = None, limit: int | None = None,
                       as_of: datetime | None = None) -> LineageGraph:
         lineage = _lineage(info)
-        traversal = await info.context.run(
+        await _require_root(info, id)
+        traversal = await run_sync(
             lineage.traverse, id, (direction or LineageDirection.BOTH).value,
             10 if max_depth is None else max_depth, 1000 if limit is None else limit, as_of)
         entities = await _entities(info, [n for n, _ in traversal.nodes])
@@ -149,19 +172,23 @@ class LineageQuery:
         return LineageGraph(root=strawberry.ID(traversal.root), nodes=nodes, edges=edges,
                             is_partial=traversal.is_partial)
 
-    @strawberry.field(description="the full recipe of an asset back to its delivered sources")
-    async def provenance(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Provenance | None:
+    @strawberry.field(description="the full recipe of an asset back to its delivered sources; "
+                                  "an unknown id is a NOT_FOUND error")
+    async def provenance(self, info: Info[Context, None], id: strawberry.ID,
+                         as_of: datetime | None = None) -> Provenance | None:
         lineage = _lineage(info)
         root = await info.context.loaders.asset.load(id)
         if root is None:
-            return None
-        steps, sources = await info.context.run(lineage.provenance, id, as_of)
+            raise NotFound(f"unknown asset {id}", id=id)
+        steps, sources = await run_sync(lineage.provenance, id, as_of)
         ids = sorted({ref.asset_id for s in steps for ref in s.inputs} | {o for s in steps for o in s.outputs
                                                                           if o.startswith("asset_")} | set(sources))
         assets = await _assets(info, ids)
         out = []
         for step in steps:
             run = await load_run(info, step.run_id)
+            if run is None:
+                raise NotFound(f"unknown run {step.run_id}", id=step.run_id)
             job = lineage.job(step.job_namespace, step.job_name)
             out.append(ProvenanceStep(
                 run=run, job=Job(namespace=step.job_namespace, name=step.job_name,
@@ -174,38 +201,45 @@ class LineageQuery:
         return Provenance(asset=Asset.from_record(root), steps=out,
                           sources=[Asset.from_record(assets[s]) for s in sources if s in assets])
 
-    @strawberry.field(description="every asset downstream of this one")
-    async def impact(self, info: Info, id: strawberry.ID, first: int | None = None,
+    @strawberry.field(description="every asset downstream of this one; an unknown id is a NOT_FOUND error")
+    async def impact(self, info: Info[Context, None], id: strawberry.ID, first: int | None = None,
                      after: str | None = None) -> Connection[Asset]:
         lineage = _lineage(info)
-        ids = await info.context.run(lineage.impact, id)
+        await _require_root(info, id)
+        ids = await run_sync(lineage.impact, id)
         rows = sorted((await _assets(info, ids)).values(), key=by_id)
-        return _page(info, rows, by_id, Asset.from_record, first, after)
+        return page(info, rows, by_id, Asset.from_record, first, after)
 
-    @strawberry.field(description="impact grouped by title and role")
-    async def impact_groups(self, info: Info, id: strawberry.ID) -> list[ImpactGroup]:
+    @strawberry.field(description="impact grouped by title and role; an unknown id is a NOT_FOUND error")
+    async def impact_groups(self, info: Info[Context, None], id: strawberry.ID) -> list[ImpactGroup]:
         lineage = _lineage(info)
-        groups = await info.context.run(lineage.impact_groups, id)
+        await _require_root(info, id)
+        groups = await run_sync(lineage.impact_groups, id)
         assets = await _assets(info, [a for g in groups for a in g[2]])
         titles = {r["id"]: r for r in await info.context.loaders.title.load_many(sorted({g[0] for g in groups})) if r}
         return [ImpactGroup(title=Title.from_record(titles[t]), role=role,
                             assets=[Asset.from_record(assets[a]) for a in ids if a in assets])
                 for t, role, ids in groups if t in titles]
 
-    @strawberry.field(description="derived assets that must be recomputed, under root when given")
-    async def stale_assets(self, info: Info, under: Annotated[strawberry.ID | None, strawberry.argument(
+    @strawberry.field(description="derived assets that must be recomputed, under root when given; "
+                                  "an unknown root is a NOT_FOUND error")
+    async def stale_assets(self, info: Info[Context, None], under: Annotated[strawberry.ID | None, strawberry.argument(
             name="root", description="only assets downstream of this one")] = None) -> list[StaleAsset]:
         lineage = _lineage(info)
-        stale = await info.context.run(lineage.stale_assets, under)
+        if under is not None:
+            await _require_root(info, under)
+        stale = await run_sync(lineage.stale_assets, under)
         assets = await _assets(info, [a for a, _ in stale])
         return [StaleAsset(asset=Asset.from_record(assets[a]), reasons=reasons) for a, reasons in stale
                 if a in assets]
 
     @strawberry.field(description="the runs to redo, in topological order, to bring these assets "
-                                  "(or every stale asset) up to date")
-    async def recompute_plan(self, info: Info, ids: list[strawberry.ID] | None = None) -> list[Run]:
+                                  "(or every stale asset) up to date; an unknown id is a NOT_FOUND error")
+    async def recompute_plan(self, info: Info[Context, None], ids: list[strawberry.ID] | None = None) -> list[Run]:
         lineage = _lineage(info)
-        run_ids = await info.context.run(lineage.recompute_plan, ids)
+        if ids is not None:
+            await _require_assets(info, list(ids))
+        run_ids = await run_sync(lineage.recompute_plan, ids)
         runs = [await load_run(info, r) for r in run_ids]
         return [r for r in runs if r]
 
@@ -214,13 +248,13 @@ class LineageQuery:
 class LineageMutation:
     @strawberry.mutation(description="record how assets were derived: the run, its inputs (at their current "
                                      "versions) and its new output assets, atomically")
-    async def record_run(self, info: Info, input: RunInput) -> Run:
+    async def record_run(self, info: Info[Context, None], input: RunInput) -> Run:
         lineage = _lineage(info)
-        recorded = await info.context.run(lineage.record_run, to_row(input))
+        recorded = await run_sync(lineage.record_run, to_row(input))
         return Run.from_record(recorded.run)
 
     @strawberry.mutation(description="set a job's current version: runs of other versions become stale")
-    async def set_job_version(self, info: Info, namespace: str, name: str, version: str | None) -> Job:
+    async def set_job_version(self, info: Info[Context, None], namespace: str, name: str, version: str | None) -> Job:
         lineage = _lineage(info)
-        job = await info.context.run(lineage.set_job_version, namespace, name, version)
+        job = await run_sync(lineage.set_job_version, namespace, name, version)
         return Job(namespace=job.namespace, name=job.name, version=job.version)

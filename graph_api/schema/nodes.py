@@ -1,45 +1,102 @@
-"""The lake's entities as GraphQL types. Each holds its lake row privately (``from_record``);
-resolvers are a few lines that go through the request's loaders."""
+"""The graph's object types. Each holds its record privately (``from_record``); resolvers are
+a few lines that go through the request's loaders, lineage and search.
+
+Title, Asset, Segment, Annotation, Embedding, Run and SearchHit refer to one another both
+ways (Asset.producedBy -> Run -> Run.inputs -> Asset; Asset.similar -> SearchHit -> asset),
+so they live in one module: no lazy types, no imports inside functions. The root fields
+(query, lineage_query, search, mutation) import them, never the other way round.
+"""
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Protocol
 
 import strawberry
 from strawberry.types import Info
 
-from graph_api.schema.enums import MediaType, SegmentKind, TitleKind
+from graph_api.lake.search import SearchRequest
+from graph_api.schema.context import Context, Row
+from graph_api.schema.enums import MediaType, RunStatus, SegmentKind, TitleKind
+from graph_api.schema.lineage_types import (
+    Job,
+    derivative_ids,
+    get_run,
+    is_stale,
+    job_of,
+)
 from graph_api.schema.node import Node
-from graph_api.schema.pagination import Connection, paginate
+from graph_api.schema.pagination import Connection, by_id, by_name, by_time, page
 from graph_api.schema.scalars import JSON, Long
+from graph_api.threads import run_sync
+from lineage.model import Run as RunRecord
 
-if TYPE_CHECKING:
-    from graph_api.schema.lineage_types import Run
-    from graph_api.schema.search import SearchHit
-
-RunRef = Annotated["Run", strawberry.lazy("graph_api.schema.lineage_types")]
-SearchHitRef = Annotated["SearchHit", strawberry.lazy("graph_api.schema.search")]
+DEFAULT_HITS = 10  # the hits a search or similar returns when first is not given
 
 
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def _json(text: str | None) -> JSON | None:
+    return None if text is None else JSON(json.loads(text))
 
 
-def _page(info: Info, rows: list[dict[str, Any]], key: Any, build: Any, first: int | None, after: str | None) -> Any:
-    s = info.context.settings
-    return paginate(rows, key=key, build=build, first=first, after=after, default=s.default_page_size,
-                    maximum=s.max_page_size)
+class _Recorded(Protocol):
+    """A type built from a lake row: what the shared resolvers below read."""
+
+    _row: Row
 
 
-by_id = lambda r: (r["id"],)  # noqa: E731
-by_name = lambda r: (r["name_lower"], r["id"])  # noqa: E731
-by_time = lambda r: (r["start"], r["end"], r["id"])  # noqa: E731
+# --- resolvers shared by several types: one implementation each --------------------------------
+async def _produced_by(self: _Recorded, info: Info[Context, None]) -> Run | None:
+    return await load_run(info, self._row["produced_by"])
+
+
+async def _embeddings(self: _Recorded, info: Info[Context, None]) -> list[Embedding]:
+    rows = await info.context.loaders.embeddings_by_subject.load(self._row["id"])
+    return [Embedding.from_record(r) for r in rows]
+
+
+async def _similar(self: _Recorded, info: Info[Context, None], first: int | None = None,
+                   space: str | None = None) -> list[SearchHit]:
+    request = SearchRequest(like=self._row["id"], space=space, mode="VECTOR",
+                            first=DEFAULT_HITS if first is None else first)
+    return await search_hits(info, request)
+
+
+SIMILAR = "the nearest assets and segments in an embedding space (needed when several hold this)"
+
+
+async def load_run(info: Info[Context, None], run_id: str | None) -> Run | None:
+    run = get_run(info, run_id)
+    return Run.from_record(run) if run else None
+
+
+async def search_hits(info: Info[Context, None], request: SearchRequest) -> list[SearchHit]:
+    table = await run_sync(info.context.search.run, request)
+    return [SearchHit.from_record(row) for row in table.to_pylist()]
+
+
+async def _asset(info: Info[Context, None], asset_id: str) -> Asset:
+    """An asset another visible row points at (its title or asset is visible with it)."""
+    row = await info.context.loaders.asset.load(asset_id)
+    assert row is not None, f"{asset_id} is referenced by a visible row"
+    return Asset.from_record(row)
+
+
+async def _title(info: Info[Context, None], title_id: str) -> Title:
+    row = await info.context.loaders.title.load(title_id)
+    assert row is not None, f"{title_id} is referenced by a visible row"
+    return Title.from_record(row)
+
+
+async def _segment(info: Info[Context, None], segment_id: str | None) -> Segment | None:
+    if not segment_id:
+        return None
+    row = await info.context.loaders.segment.load(segment_id)
+    return Segment.from_record(row) if row else None
 
 
 @strawberry.federation.type(keys=["id"])
 class Title(Node):
-    _row: strawberry.Private[dict[str, Any]]
+    _row: strawberry.Private[Row]
     id: strawberry.ID
     name: str
     kind: TitleKind
@@ -48,12 +105,12 @@ class Title(Node):
     restricted: bool
 
     @classmethod
-    def from_record(cls, row: dict[str, Any]) -> Title:
+    def from_record(cls, row: Row) -> Title:
         return cls(_row=row, id=strawberry.ID(row["id"]), name=row["name"], kind=TitleKind(row["kind"]),
                    external_id=row["external_id"], release_year=row["release_year"], restricted=row["restricted"])
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Title | None:
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Title | None:
         row = await info.context.loaders.title.load(id)
         return cls.from_record(row) if row else None
 
@@ -62,30 +119,31 @@ class Title(Node):
         return self._row["created_at"]
 
     @strawberry.field
-    async def parent(self, info: Info) -> Title | None:
+    async def parent(self, info: Info[Context, None]) -> Title | None:
         if not self._row["parent_id"]:
             return None
         row = await info.context.loaders.title.load(self._row["parent_id"])
         return Title.from_record(row) if row else None
 
     @strawberry.field
-    async def children(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Title]:
+    async def children(self, info: Info[Context, None], first: int | None = None,
+                       after: str | None = None) -> Connection[Title]:
         rows = await info.context.loaders.titles_by_parent.load(self._row["id"])
-        return _page(info, rows, by_name, Title.from_record, first, after)
+        return page(info, rows, by_name, Title.from_record, first, after)
 
     @strawberry.field
-    async def assets(self, info: Info, media_type: MediaType | None = None, role: str | None = None,
+    async def assets(self, info: Info[Context, None], media_type: MediaType | None = None, role: str | None = None,
                      first: int | None = None, after: str | None = None) -> Connection[Asset]:
         rows = await info.context.loaders.assets_by_title.load(self._row["id"])
         rows = [r for r in rows if (media_type is None or r["media_type"] == media_type.value)
                 and (role is None or r["role"] == role)]
         info.context.loaders.prime_assets(rows)
-        return _page(info, rows, by_id, Asset.from_record, first, after)
+        return page(info, rows, by_id, Asset.from_record, first, after)
 
 
 @strawberry.federation.type(keys=["id"])
 class Asset(Node):
-    _row: strawberry.Private[dict[str, Any]]
+    _row: strawberry.Private[Row]
     id: strawberry.ID
     media_type: MediaType
     role: str = strawberry.field(description="what the asset is for: source, proxy, frame, subtitle, audio-stem, ...")
@@ -101,7 +159,7 @@ class Asset(Node):
     frame_rate: float | None
 
     @classmethod
-    def from_record(cls, row: dict[str, Any]) -> Asset:
+    def from_record(cls, row: Row) -> Asset:
         return cls(_row=row, id=strawberry.ID(row["id"]), media_type=MediaType(row["media_type"]), role=row["role"],
                    uri=row["uri"], checksum=row["checksum"], size_bytes=row["size_bytes"], version=row["version"],
                    is_current=row["is_current"], external_id=row["external_id"],
@@ -109,7 +167,7 @@ class Asset(Node):
                    frame_rate=row["frame_rate"])
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Asset | None:
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
         row = await info.context.loaders.asset.load(id)
         return cls.from_record(row) if row else None
 
@@ -122,74 +180,61 @@ class Asset(Node):
         return self._row["created_at"]
 
     @strawberry.field
-    async def title(self, info: Info) -> Title:
-        row = await info.context.loaders.title.load(self._row["title_id"])
-        return Title.from_record(row)
+    async def title(self, info: Info[Context, None]) -> Title:
+        return await _title(info, self._row["title_id"])
 
     @strawberry.field(description="every version of this asset, oldest first")
-    async def versions(self, info: Info) -> list[Asset]:
+    async def versions(self, info: Info[Context, None]) -> list[Asset]:
         rows = await info.context.loaders.asset_versions.load(self._row["id"])
         return [Asset.from_record(r) for r in rows]
 
-    @strawberry.field(description="the run that derived this asset; null for delivered assets")
-    async def produced_by(self, info: Info) -> RunRef | None:
-        from graph_api.schema.lineage_types import load_run
-
-        return await load_run(info, self._row["produced_by"])
+    produced_by = strawberry.field(resolver=_produced_by,
+                                   description="the run that derived this asset; null for delivered assets")
 
     @strawberry.field(description="the direct inputs of producedBy")
-    async def derived_from(self, info: Info) -> list[Asset]:
-        from graph_api.schema.lineage_types import derived_from
-
-        return await derived_from(info, self._row)
+    async def derived_from(self, info: Info[Context, None]) -> list[Asset]:
+        run = get_run(info, self._row["produced_by"])
+        if run is None:
+            return []
+        rows = await info.context.loaders.asset.load_many([ref.asset_id for ref in run.inputs])
+        return [Asset.from_record(r) for r in rows if r]
 
     @strawberry.field(description="assets whose producing run used this asset directly")
-    async def derivatives(self, info: Info, role: str | None = None, first: int | None = None,
+    async def derivatives(self, info: Info[Context, None], role: str | None = None, first: int | None = None,
                           after: str | None = None) -> Connection[Asset]:
-        from graph_api.schema.lineage_types import derivatives
-
-        rows = await derivatives(info, self._row, role)
-        return _page(info, rows, by_id, Asset.from_record, first, after)
+        found = await info.context.loaders.asset.load_many(derivative_ids(info, self._row))
+        rows = sorted((r for r in found if r and (role is None or r["role"] == role)), key=by_id)
+        return page(info, rows, by_id, Asset.from_record, first, after)
 
     @strawberry.field(description="an input has a newer version, a producing job has a newer version, "
                                   "or an ancestor is stale")
-    async def stale(self, info: Info) -> bool:
-        from graph_api.schema.lineage_types import is_stale
-
-        return await is_stale(info, self._row)
+    def stale(self, info: Info[Context, None]) -> bool:
+        return is_stale(info, self._row)
 
     @strawberry.field
-    async def segments(self, info: Info, kind: SegmentKind | None = None, from_: Annotated[
+    async def segments(self, info: Info[Context, None], kind: SegmentKind | None = None, from_: Annotated[
         float | None, strawberry.argument(name="from")] = None, to: float | None = None,
                        first: int | None = None, after: str | None = None) -> Connection[Segment]:
         rows = await info.context.loaders.segments_by_asset.load(self._row["id"])
         rows = [r for r in rows if (kind is None or r["kind"] == kind.value)
                 and (from_ is None or r["end"] >= from_) and (to is None or r["start"] <= to)]
-        return _page(info, rows, by_time, Segment.from_record, first, after)
+        return page(info, rows, by_time, Segment.from_record, first, after)
 
     @strawberry.field
-    async def annotations(self, info: Info, label: str | None = None, category: str | None = None,
+    async def annotations(self, info: Info[Context, None], label: str | None = None, category: str | None = None,
                           first: int | None = None, after: str | None = None) -> Connection[Annotation]:
         rows = await info.context.loaders.annotations_by_asset.load(self._row["id"])
         rows = [r for r in rows if (label is None or r["label"] == label)
                 and (category is None or r["category"] == category)]
-        return _page(info, rows, by_id, Annotation.from_record, first, after)
+        return page(info, rows, by_id, Annotation.from_record, first, after)
 
-    @strawberry.field
-    async def embeddings(self, info: Info) -> list[Embedding]:
-        rows = await info.context.loaders.embeddings_by_subject.load(self._row["id"])
-        return [Embedding.from_record(r) for r in rows]
-
-    @strawberry.field(description="the nearest assets and segments in an embedding space (needed when several hold this)")
-    async def similar(self, info: Info, first: int | None = None, space: str | None = None) -> list[SearchHitRef]:
-        from graph_api.schema.search import similar
-
-        return await similar(info, self._row["id"], first, space)  # type: ignore[return-value]
+    embeddings = strawberry.field(resolver=_embeddings)
+    similar = strawberry.field(resolver=_similar, description=SIMILAR)
 
 
 @strawberry.federation.type(keys=["id"])
 class Segment(Node):
-    _row: strawberry.Private[dict[str, Any]]
+    _row: strawberry.Private[Row]
     id: strawberry.ID
     kind: SegmentKind
     start: float
@@ -197,45 +242,31 @@ class Segment(Node):
     text: str | None = strawberry.field(description="dialogue line or caption text")
 
     @classmethod
-    def from_record(cls, row: dict[str, Any]) -> Segment:
+    def from_record(cls, row: Row) -> Segment:
         return cls(_row=row, id=strawberry.ID(row["id"]), kind=SegmentKind(row["kind"]), start=row["start"],
                    end=row["end"], text=row["text"])
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Segment | None:
-        row = await info.context.loaders.segment.load(id)
-        return cls.from_record(row) if row else None
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Segment | None:
+        return await _segment(info, id)
 
     @strawberry.field
-    async def asset(self, info: Info) -> Asset:
-        return Asset.from_record(await info.context.loaders.asset.load(self._row["asset_id"]))
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
 
     @strawberry.field
-    async def annotations(self, info: Info) -> list[Annotation]:
+    async def annotations(self, info: Info[Context, None]) -> list[Annotation]:
         rows = await info.context.loaders.annotations_by_segment.load(self._row["id"])
         return [Annotation.from_record(r) for r in rows]
 
-    @strawberry.field
-    async def embeddings(self, info: Info) -> list[Embedding]:
-        rows = await info.context.loaders.embeddings_by_subject.load(self._row["id"])
-        return [Embedding.from_record(r) for r in rows]
-
-    @strawberry.field(description="the nearest assets and segments in an embedding space (needed when several hold this)")
-    async def similar(self, info: Info, first: int | None = None, space: str | None = None) -> list[SearchHitRef]:
-        from graph_api.schema.search import similar
-
-        return await similar(info, self._row["id"], first, space)  # type: ignore[return-value]
-
-    @strawberry.field
-    async def produced_by(self, info: Info) -> RunRef | None:
-        from graph_api.schema.lineage_types import load_run
-
-        return await load_run(info, self._row["produced_by"])
+    embeddings = strawberry.field(resolver=_embeddings)
+    similar = strawberry.field(resolver=_similar, description=SIMILAR)
+    produced_by = strawberry.field(resolver=_produced_by)
 
 
 @strawberry.type
 class Annotation(Node):
-    _row: strawberry.Private[dict[str, Any]]
+    _row: strawberry.Private[Row]
     id: strawberry.ID
     label: str = strawberry.field(description="smoking, gore, loudness-lufs, ...")
     category: str | None = strawberry.field(description="compliance, audio-quality, ...")
@@ -244,7 +275,7 @@ class Annotation(Node):
     end: float | None
 
     @classmethod
-    def from_record(cls, row: dict[str, Any]) -> Annotation:
+    def from_record(cls, row: Row) -> Annotation:
         return cls(_row=row, id=strawberry.ID(row["id"]), label=row["label"], category=row["category"],
                    confidence=row["confidence"], start=row["start"], end=row["end"])
 
@@ -253,36 +284,87 @@ class Annotation(Node):
         return _json(self._row["value"])
 
     @strawberry.field
-    async def asset(self, info: Info) -> Asset:
-        return Asset.from_record(await info.context.loaders.asset.load(self._row["asset_id"]))
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
 
     @strawberry.field
-    async def segment(self, info: Info) -> Segment | None:
-        if not self._row["segment_id"]:
-            return None
-        row = await info.context.loaders.segment.load(self._row["segment_id"])
-        return Segment.from_record(row) if row else None
+    async def segment(self, info: Info[Context, None]) -> Segment | None:
+        return await _segment(info, self._row["segment_id"])
 
-    @strawberry.field
-    async def produced_by(self, info: Info) -> RunRef | None:
-        from graph_api.schema.lineage_types import load_run
-
-        return await load_run(info, self._row["produced_by"])
+    produced_by = strawberry.field(resolver=_produced_by)
 
 
 @strawberry.type
 class Embedding:
-    _row: strawberry.Private[dict[str, Any]]
+    _row: strawberry.Private[Row]
     space: str
     model: str
     dimension: int
 
     @classmethod
-    def from_record(cls, row: dict[str, Any]) -> Embedding:
+    def from_record(cls, row: Row) -> Embedding:
         return cls(_row=row, space=row["name"], model=row["model"], dimension=row["dimension"])
 
-    @strawberry.field
-    async def produced_by(self, info: Info) -> RunRef | None:
-        from graph_api.schema.lineage_types import load_run
+    produced_by = strawberry.field(resolver=_produced_by)
 
-        return await load_run(info, self._row["produced_by"])
+
+@strawberry.federation.type(keys=["id"])
+class Run(Node):
+    _run: strawberry.Private[RunRecord]
+    id: strawberry.ID
+    job_version: str | None = strawberry.field(description="the job version this run executed "
+                                                           "(Job.version is the job's current version)")
+    status: RunStatus
+    parameters: JSON | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def from_record(cls, run: RunRecord) -> Run:
+        return cls(_run=run, id=strawberry.ID(run.id), job_version=run.job_version, status=RunStatus(run.status),
+                   parameters=None if run.parameters is None else JSON(run.parameters),
+                   started_at=run.started_at, ended_at=run.ended_at)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Run | None:
+        return await load_run(info, id)
+
+    @strawberry.field
+    def job(self, info: Info[Context, None]) -> Job:
+        return job_of(info, self._run)
+
+    @strawberry.field
+    async def inputs(self, info: Info[Context, None]) -> list[Asset]:
+        rows = await info.context.loaders.asset.load_many([ref.asset_id for ref in self._run.inputs])
+        return [Asset.from_record(r) for r in rows if r]
+
+    @strawberry.field
+    async def outputs(self, info: Info[Context, None], first: int | None = None,
+                      after: str | None = None) -> Connection[Asset]:
+        rows = await info.context.loaders.asset.load_many([o for o in self._run.outputs if o.startswith("asset_")])
+        return page(info, sorted((r for r in rows if r), key=by_id), by_id, Asset.from_record, first, after)
+
+
+@strawberry.type(description="a time-coded search result: an asset, or a segment of one")
+class SearchHit:
+    _row: strawberry.Private[Row]
+    score: float = strawberry.field(description="higher is better; cosine similarity, BM25, or a fused "
+                                                "reciprocal-rank score; comparable within one result only")
+    matched: list[str] = strawberry.field(description="the rankings that found this hit: text (dialogue), "
+                                                      "label (annotation labels), vector")
+
+    @classmethod
+    def from_record(cls, row: Row) -> SearchHit:
+        return cls(_row=row, score=row["score"], matched=list(row["matched"]))
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return await _title(info, self._row["title_id"])
+
+    @strawberry.field
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
+
+    @strawberry.field(description="null when the hit is a whole asset")
+    async def segment(self, info: Info[Context, None]) -> Segment | None:
+        return await _segment(info, self._row["segment_id"])

@@ -1,4 +1,4 @@
-"""Relay connections with opaque keyset cursors and a maximum page size.
+"""Relay connections with opaque keyset cursors and a maximum page size: the one home of pagination.
 
 A cursor encodes the sort key of the last row seen, not an offset, so a page stays right
 when rows are added before it while a client pages through.
@@ -13,10 +13,26 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import Info
 
 from graph_api.errors import InvalidArgument, PageSizeExceeded
+from graph_api.schema.context import Context, Row
 
 T = TypeVar("T")
+SortKey = Callable[[Row], tuple[Any, ...]]
+
+
+# the sort keys of the lake's lists; the cursor of a page encodes one of them
+def by_id(row: Row) -> tuple[Any, ...]:
+    return (row["id"],)
+
+
+def by_name(row: Row) -> tuple[Any, ...]:
+    return (row["name_lower"], row["id"])
+
+
+def by_time(row: Row) -> tuple[Any, ...]:
+    return (row["start"], row["end"], row["id"])
 
 
 @strawberry.type
@@ -67,10 +83,10 @@ def page_size(first: int | None, default: int, maximum: int) -> int:
 
 
 def paginate(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Row],
     *,
-    key: Callable[[dict[str, Any]], tuple[Any, ...]],
-    build: Callable[[dict[str, Any]], T],
+    key: SortKey,
+    build: Callable[[Row], T],
     first: int | None,
     after: str | None,
     default: int,
@@ -98,3 +114,11 @@ def paginate(
         ),
         total_count=len(rows),
     )
+
+
+def page(info: Info[Context, None], rows: Sequence[Row], key: SortKey, build: Callable[[Row], T],
+         first: int | None, after: str | None) -> Connection[T]:
+    """``paginate`` with this server's default and maximum page sizes."""
+    settings = info.context.settings
+    return paginate(rows, key=key, build=build, first=first, after=after, default=settings.default_page_size,
+                    maximum=settings.max_page_size)

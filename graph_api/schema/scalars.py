@@ -5,7 +5,6 @@ from typing import Any, NewType
 
 import strawberry
 from graphql import IntValueNode
-
 from strawberry.scalars import JSON
 
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1

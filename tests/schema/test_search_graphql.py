@@ -29,7 +29,7 @@ def corpus(lake: Lake) -> dict[str, Any]:
 
 
 def test_text_search_returns_time_coded_hits_in_a_constant_number_of_reads(lake: Lake, gql: GraphQLClient) -> None:
-    c = corpus(lake)
+    corpus(lake)
     result = gql.post("query { search(text: \"ship\", first: 10) { %s } }" % HIT)
     hits = result["data"]["search"]
     assert {h["segment"]["text"] for h in hits} == {LINES[0], LINES[3], LINES[5]}
