@@ -133,7 +133,13 @@ def test_the_readme_runs_twice_against_the_demo(demo_dir: Path, demo_server: Liv
     flags = sorted((a["node"]["label"], a["node"]["start"]) for t in first for asset in t["node"]["assets"]["edges"]
                    for a in asset["node"]["annotations"]["edges"])
     assert flags == [("gore", 5.5), ("smoking", 1.5)]
-    names = [t["node"]["name"] for r in results for t in r.get("titles", {}).get("edges", [])]
+    # ... and say where they came from: an annotations-import run over the source and the label file
+    runs = [a["node"]["producedBy"] for r in results[:4] for t in r.get("titles", {}).get("edges", [])
+            for asset in t["node"]["assets"]["edges"] for a in asset["node"].get("annotations", {}).get("edges", [])
+            if "producedBy" in a["node"]]
+    assert runs and {r["job"]["name"] for r in runs} == {"annotations-import"}
+    assert sorted(i["role"] for i in runs[0]["inputs"]) == ["labels", "source"]
+    names = [t["node"].get("name") for r in results for t in r.get("titles", {}).get("edges", [])]
     assert "Harbour Lights" in names and "Northern Crossing" in names
     # run twice, the writes did not pile up: one Ocean Voyage, one source asset, one recorded proxy
     ocean = _graphql(demo_server, '{ titles(search: "Ocean Voyage") { edges { node { id '
