@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from graph_api.errors import InvalidArgument
 from graph_api.lake.schemas import TITLE_KINDS
 
 MEDIA_DIR_HELP = ("where derived media (proxies, frames) is written: a local directory; default "
@@ -77,32 +76,23 @@ def open_context(settings: Any, media_dir: Path, **kw: Any) -> Any:
     return Context.open(lake, settings, media_dir, reporter=Bars(), **kw)
 
 
-def resolve_title(lake: Any, title: str | None, new_title: str | None, kind: str, parent: str | None) -> str:
-    if title:
-        return title
-    assert new_title is not None
-    if not new_title.strip():
-        raise InvalidArgument("--new-title must not be empty")
-    key = "ingest:" + " ".join(new_title.lower().split())
-    row = {"name": new_title, "kind": kind, "external_id": key}
-    if parent:
-        row["parent_id"] = parent
-    return lake.titles.create([row])[0]["id"]
-
-
 def _ingest(args: argparse.Namespace, settings: Any) -> int:
-    from graph_api.pipeline.ingest import ingest
+    from graph_api.pipeline.ingest import NewTitle, ingest
 
     # ingest writes no derived files; the media dir only matters to derive
     ctx = open_context(settings, Path(os.devnull))
-    title_id = resolve_title(ctx.lake, args.title, args.new_title, args.kind, args.parent)
-    print(f"ingesting into title {title_id} ...", file=sys.stderr, flush=True)
+    target = args.title or NewTitle(args.new_title, args.kind, args.parent)
+    print(f"ingesting into {'title ' + args.title if args.title else 'new title ' + repr(args.new_title)} ...",
+          file=sys.stderr, flush=True)
     try:
-        report = ingest(ctx, args.paths, title_id)
+        report = ingest(ctx, args.paths, target)
     finally:
         ctx.reporter.close()
-    print(f"title {title_id}: {report.summary()}", file=sys.stderr)
-    print(title_id)
+    if report.title_id is None:  # a new title with nothing to put in it is not created
+        print(f"nothing ingested, title {args.new_title!r} not created: {report.summary()}", file=sys.stderr)
+        return 1
+    print(f"title {report.title_id}: {report.summary()}", file=sys.stderr)
+    print(report.title_id)
     return 0 if report.ok else 1
 
 

@@ -1,6 +1,8 @@
 """The demo: a small real corpus (two films, a series with two episodes), ingested and derived
 with the real pipeline, so every proxy, frame, shot, loudness figure and embedding in it was
-computed from real media and carries its lineage.
+computed from real media and carries its lineage. Its compliance annotations come from a label
+file written next to the film (``REVIEWS``: a fictional reviewer's smoking and gore labels of the
+generated clip, which shows no such thing), imported by ingest as an ``annotations-import`` run.
 
 Media lives in a ``demo-media`` directory next to the lake (``corpus/`` as generated,
 ``derived/`` for the pipeline's outputs), or in the user's cache directory when that would be
@@ -10,6 +12,7 @@ new, derives nothing fresh, and says it reused the lake. An interrupted build re
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import time
@@ -21,6 +24,15 @@ from graph_api.settings import Settings
 
 KINDS = {"FILM": "MOVIE", "SERIES": "SERIES", "EPISODE": "EPISODE"}
 MARKER = "demo:film-harbour-lights"
+# a reviewer's compliance labels per corpus title, written as <key>.labels.json next to its clip;
+# the times fall on the clip's shots (cuts at 1.5, 3.25 and 5.5 s)
+REVIEWS: dict[str, dict[str, Any]] = {
+    "film-harbour-lights": {
+        "category": "compliance", "reviewer": "demo compliance review (fictional)",
+        "labels": [{"label": "smoking", "start": 1.5, "end": 3.25, "confidence": 0.92},
+                   {"label": "gore", "start": 5.5, "end": 6.75, "confidence": 0.61}],
+    },
+}
 
 
 def demo_media_dir(lake_uri: str) -> Path:
@@ -59,8 +71,8 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
     added = 0
     for entry in corpus.titles:
         if entry.files:
-            report = ingest(ctx, entry.files, titles[entry.key])
-            added += len(report.added) + len(report.updated) + len(report.dialogue)
+            report = ingest(ctx, [*entry.files, *_label_files(entry)], titles[entry.key])
+            added += len(report.added) + len(report.updated) + len(report.dialogue) + len(report.labels)
             if not report.ok:
                 say(f"ingest of {entry.name}: {report.summary()}")
     total = DeriveReport()
@@ -79,6 +91,20 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
         say(f"demo lake ready in {time.monotonic() - started:.0f} s: {len(corpus.titles)} titles, "
             f"{len(corpus.files)} files ingested from {corpus.root}, derived media in {ctx.media_dir}")
     return lake
+
+
+def _label_files(entry: Any) -> list[Path]:
+    """The title's review as a label file beside its clip, (re)written only when its content differs,
+    so that an unchanged demo ingests nothing."""
+    review = REVIEWS.get(entry.key)
+    clip = next((f for f in entry.files if f.suffix == ".mp4"), None)
+    if review is None or clip is None:
+        return []
+    path = clip.with_name(f"{entry.key}.labels.json")
+    text = json.dumps({"media": clip.name, **review}, indent=2) + "\n"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return [path]
 
 
 def _titles(lake: Lake, corpus: Any) -> dict[str, str]:

