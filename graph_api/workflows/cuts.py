@@ -35,6 +35,7 @@ dependency: ``otio.adapters.read_from_file(path)`` with a plugin installed, then
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,6 +169,15 @@ def _read(text: str, problems: Problems) -> Any:
         problems.add(None, "otio", f"the OTIO text is {len(text)} characters; the maximum is {MAX_OTIO_CHARS}")
     problems.raise_if_any()
     try:
+        # Python's parser first: it refuses nesting past the recursion limit with an error, where
+        # OTIO's C++ reader recurses on (a hostile timeline nested 200k deep did not come back)
+        json.loads(text)
+    except RecursionError:
+        problems.add(None, "otio", "the OTIO JSON nests too deeply")
+    except ValueError as exc:
+        problems.add(None, "otio", f"the OTIO text is not JSON: {exc}")
+    problems.raise_if_any()
+    try:
         timeline = otio.adapters.read_from_string(text, "otio_json")
     except (ValueError, otio.exceptions.OTIOError) as exc:
         problems.add(None, "otio", f"the OTIO JSON cannot be read: {exc}")
@@ -253,10 +263,11 @@ def _source_start(clip: Any) -> float:
     return _seconds(start - available.start_time if available is not None else start)
 
 
-def _unplaced(composition: Any, context: tuple[int, str, str]) -> Iterator[_Placed]:
+def _unplaced(composition: Any, context: tuple[int, str, str], depth: int = 1) -> Iterator[_Placed]:
     for i, item in enumerate(composition):
         if isinstance(item, otio.core.Composition):
-            yield from _unplaced(item, context)
+            if depth < MAX_NESTING:
+                yield from _unplaced(item, context, depth + 1)
         elif (isinstance(item, otio.schema.Clip) and item.enabled
               and not isinstance(item.media_reference, otio.schema.GeneratorReference)):
             yield _Placed(item, i, context[0], context[1], context[2], 0.0, 0.0, 0.0, 0.0, 0.0, placed=False)

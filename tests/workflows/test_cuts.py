@@ -190,7 +190,8 @@ def test_the_resolver_is_called_once_for_all_clips_each_reference_once() -> None
 
 @pytest.mark.parametrize("text, says", [
     ("", "empty"),
-    ("not json", "cannot be read"),
+    ("not json", "not JSON"),
+    ('{"OTIO_SCHEMA": "Timeline.1", "tracks": ' + "[" * 5000 + "]" * 5000 + "}", "nests too deeply"),
     ('{"OTIO_SCHEMA": "Timeline.1", "tracks": 5}', "cannot be read"),
     ("[1, 2]", "Timeline is expected"),
     (otio.schema.Track(name="V1").to_json_string(), "Timeline is expected, not Track.1"),
@@ -200,6 +201,17 @@ def test_malformed_otio_is_refused_with_a_code(text: str, says: str) -> None:
     error = refused(text, Lake())
     assert says in error.message
     assert problems_of(error)[0]["field"] == "otio"
+
+
+def test_compositions_nested_past_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("graph_api.workflows.cuts.MAX_NESTING", 3)
+    inner: Any = track(clip("a", 0, 24), name="deep")
+    for _ in range(4):
+        stack = otio.schema.Stack()
+        stack.append(inner)
+        inner = track(stack, name="deep")
+    error = refused(timeline(inner).to_json_string(), Lake(a=9))
+    assert "nest deeper than 3" in error.message
 
 
 def test_every_unresolvable_clip_is_named_by_track_index_and_name_all_at_once() -> None:
