@@ -22,16 +22,21 @@ each clip by track, index (its position among the track's children) and name.
 
 Writing (:func:`cut_to_otio`): one track per track of the cut (a second lane where clips of one
 nested track overlapped), gaps where nothing plays, clips as ``ExternalReference(target_url)``
-with ``metadata.mediagraph = {assetId, version}``; transitions are not written back.
+with ``metadata.mediagraph = {assetId, version}`` and the asset's duration as available range;
+transitions are not written back.
 
-Other editorial formats, through OTIO's adapter plugins (checked here with ``pip download`` and an
-install into a scratch environment, OTIO 0.18.1): ``otio-cmx3600-adapter`` 1.0.0 (CMX 3600 EDL),
-``otio-fcp-adapter`` 1.0.0 (FCP 7 XML), ``otio-fcpx-xml-adapter`` 1.0.0 (FCP X XML) and
-``otio-ale-adapter`` 1.1.0 (Avid ALE) install offline from PyPI and round-trip a timeline of
-external references; ``otio-aaf-adapter`` 2.0.0 installs (with ``pyaaf2`` 1.7.1) but writes
-only timelines that carry AAF mob ids, so AAF is for reading files an Avid made. None is a
-dependency: ``otio.adapters.read_from_file(path)`` with a plugin installed, then
-``otio.adapters.write_to_string(timeline, "otio_json")``, feeds :func:`import_cut`.
+Other editorial formats, through OTIO's adapter plugins (checked with ``pip download`` and an
+install into a scratch environment, OTIO 0.18.1; all install offline from PyPI):
+
+- ``otio-cmx3600-adapter`` 1.0.0 (CMX 3600 EDL), ``otio-fcp-adapter`` 1.0.0 (FCP 7 XML) and
+  ``otio-fcpx-xml-adapter`` 1.0.0 (FCP X XML): an exported cut written in the format, read back
+  and imported again gives the same picture clips (the EDL keeps one video track).
+- ``otio-ale-adapter`` 1.1.0 (Avid ALE) reads and writes a bin of clips, not a timeline: no cut.
+- ``otio-aaf-adapter`` 2.0.0 installs (with ``pyaaf2`` 1.7.1) but writes only timelines that
+  carry AAF mob ids (an exported cut has none); reading an Avid's AAF was not tried here.
+
+None is a dependency: with a plugin installed, ``otio.adapters.read_from_file(path)`` then
+``otio.adapters.write_to_string(timeline, "otio_json")`` feeds :func:`import_cut`.
 """
 from __future__ import annotations
 
@@ -90,6 +95,9 @@ class CutClip:
     source_end: float
     rate: float  # the clip's own rate, kept so an export speaks frames again
     uri: str | None = None
+    # of the version cut in: an export gives media references an available_range, which the
+    # FCP XML adapters need
+    asset_duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +364,7 @@ def _cut_clip(p: _Placed, ref: MediaRef, asset: ResolvedAsset | None, problems: 
     return CutClip(name=p.where["clip"], track=p.track_name, track_index=p.track_index, track_kind=p.track_kind,
                    record_start=_tidy(p.record_start), record_end=_tidy(p.record_end), asset_id=asset.id,
                    version=asset.version, source_start=_tidy(source_start), source_end=_tidy(source_end), rate=rate,
-                   uri=asset.uri if asset.uri is not None else ref.uri)
+                   uri=asset.uri if asset.uri is not None else ref.uri, asset_duration=asset.duration)
 
 
 def _duration(timeline: Any) -> float:
@@ -409,8 +417,11 @@ def cut_to_otio(cut: Cut, *, indent: int = 2) -> str:
 
 def _otio_clip(clip: CutClip) -> Any:
     rate = clip.rate if clip.rate > 0 else DEFAULT_RATE
+    available = (TimeRange(RationalTime(0, rate), _frames(clip.asset_duration, rate))
+                 if clip.asset_duration is not None else None)
     reference = otio.schema.ExternalReference(
-        target_url=clip.uri or "", metadata={"mediagraph": {"assetId": clip.asset_id, "version": clip.version}})
+        target_url=clip.uri or "", available_range=available,
+        metadata={"mediagraph": {"assetId": clip.asset_id, "version": clip.version}})
     source = TimeRange(_frames(clip.source_start, rate), _frames(clip.source_end - clip.source_start, rate))
     return otio.schema.Clip(name=clip.name or "", media_reference=reference, source_range=source)
 

@@ -70,6 +70,7 @@ CLIP = pa.struct(
         pa.field("source_end", pa.float64(), nullable=False),
         pa.field("rate", pa.float64(), nullable=False),
         pa.field("uri", pa.string()),
+        pa.field("asset_duration", pa.float64()),
     ]
 )
 

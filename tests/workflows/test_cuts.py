@@ -294,6 +294,8 @@ def test_a_cut_round_trips_through_otio_json() -> None:
     assert all(isinstance(r, otio.schema.ExternalReference) for r in refs)
     assert [(r.target_url, dict(r.metadata["mediagraph"])) for r in refs][0] == (
         "file:///media/a.mov", {"assetId": "asset_a", "version": 1})
+    # the asset's duration, which the FCP XML adapters need
+    assert refs[0].available_range == TR(RT(0, 24), RT(60 * 24, 24))
     assert import_cut(text, lake) == cut
 
 
