@@ -85,7 +85,7 @@ def settings(lake_dir: str) -> Settings:
 def gql(settings: Settings, lake: Lake) -> Iterator[GraphQLClient]:
     from starlette.testclient import TestClient
 
-    from graph_api.server import create_app
+    from graph_api.http.app import create_app
 
     with TestClient(create_app(settings, lake)) as http:
         yield GraphQLClient(http)

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from graph_api.lake import Lake
-from graph_api.server import create_app
+from graph_api.http.app import create_app
 from graph_api.settings import Settings
 from tests.conftest import make_assets, make_title
 
@@ -136,7 +136,7 @@ def test_lineage_graph_size_is_reported_when_lineage_is_attached(client: TestCli
 
 
 def test_request_id_is_kept_echoed_and_logged(client: TestClient, caplog: Any) -> None:
-    from graph_api.logs import JsonFormatter
+    from graph_api.http.logs import JsonFormatter
 
     with caplog.at_level(logging.INFO, logger="graph_api.access"):
         response = client.post("/graphql", json={"query": "query Who { __typename }"},

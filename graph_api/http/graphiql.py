@@ -1,96 +1,17 @@
-"""The GraphiQL page served on ``GET /graphql`` to browsers, with the media graph's example
-queries as tabs. Its scripts and styles come from ``graph_api/static`` (vendored from npm by
-``js/vendor-graphiql.mjs``): the page never reaches for a CDN.
+"""The GraphiQL page served on ``GET /graphql`` to browsers, with the media graph's examples
+(``graph_api.http.examples``) as tabs. Its scripts and styles come from ``graph_api/static``
+(vendored from npm by ``js/vendor-graphiql.mjs``): the page never reaches for a CDN.
 
-The headers tab takes a bearer token, ``{"Authorization": "Bearer <token>"}``, which GraphiQL
-then sends with every request (and keeps in local storage); the first example says so.
+The headers editor stays on: GraphiQL sends what is typed there with every request (and keeps
+it in local storage).
 """
 from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from collections.abc import Mapping
 
-EXAMPLES: list[dict[str, str]] = [
-    {
-        "name": "A title with its assets",
-        "query": """\
-# A title with its assets. Send a token in the Headers tab below:
-#   {"Authorization": "Bearer <token from `mediagraph token create`>"}
-query TitleWithAssets($search: String) {
-  titles(search: $search, first: 5) {
-    edges {
-      node {
-        id
-        name
-        kind
-        releaseYear
-        assets(first: 20) {
-          edges {
-            node { id mediaType role uri version durationSeconds width height }
-          }
-        }
-      }
-    }
-  }
-}
-""",
-        "variables": '{"search": null}',
-    },
-    {
-        "name": "An asset's lineage and provenance",
-        "query": """\
-# Where an asset came from: its producing run (job, version, parameters), its inputs,
-# whether it is stale, and the lineage graph upstream of it.
-query AssetLineage($id: ID!) {
-  asset(id: $id) {
-    id
-    role
-    version
-    stale
-    producedBy {
-      id
-      job { namespace name version }
-      jobVersion
-      status
-      parameters
-      startedAt
-      endedAt
-    }
-    derivedFrom { id role version }
-  }
-  lineage(id: $id, direction: UPSTREAM, maxDepth: 5) {
-    isPartial
-    nodes {
-      degree
-      entity {
-        __typename
-        ... on Asset { id role version }
-        ... on Run { id job { name } }
-      }
-    }
-    edges { from to }
-  }
-}
-""",
-        "variables": '{"id": "%(asset_id)s"}',
-    },
-    {
-        "name": "A search",
-        "query": """\
-# Segments whose dialogue or captions match the text, with their asset and title.
-query Search($text: String!) {
-  search(text: $text, kinds: [DIALOGUE], first: 10) {
-    score
-    title { id name }
-    asset { id role }
-    segment { id kind start end text }
-  }
-}
-""",
-        "variables": '{"text": "storm"}',
-    },
-]
+from graph_api.http.examples import UNKNOWN, tabs
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -98,6 +19,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Media Graph · GraphiQL</title>
+<link rel="icon" href="{static}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{static}/graphiql.min.css">
 <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
 </head>
@@ -113,11 +35,9 @@ PAGE = """<!doctype html>
 """
 
 
-def render(root_path: str = "", endpoint: str = "/graphql", asset_id: str | None = None) -> str:
-    """The page; ``asset_id`` (any asset of the lake) fills the lineage example's variables."""
-    examples: list[dict[str, Any]] = [
-        {**e, "variables": e["variables"] % {"asset_id": asset_id or "asset_..."}} for e in EXAMPLES]
-    config = {"endpoint": root_path + endpoint, "examples": examples, "headers": "{}"}
+def render(root_path: str = "", endpoint: str = "/graphql", ids: Mapping[str, str] | None = None) -> str:
+    """The page; ``ids`` (from ``examples.ids_from``) fill the examples' variables."""
+    config = {"endpoint": root_path + endpoint, "examples": tabs(ids or UNKNOWN), "headers": "{}"}
     # "</" must not end the <script> element early
     text = json.dumps(config).replace("</", "<\\/")
     return PAGE.format(static=html.escape(root_path + "/static"), config=text)
