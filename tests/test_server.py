@@ -173,3 +173,57 @@ def test_graphiql_page_loads_its_files_from_the_server(client: TestClient) -> No
                  "mediagraph-graphiql.js"):
         assert f"/static/{name}" in page.text
         assert client.get(f"/static/{name}").status_code == 200
+
+
+def page_examples(page: str) -> dict[str, dict[str, Any]]:
+    """The example tabs of a GraphiQL page, by operation name, with their variables parsed."""
+    import json
+    import re
+
+    config = json.loads(re.search(r'<script id="mediagraph-config" type="application/json">(.*?)</script>',
+                                  page, re.DOTALL).group(1))
+    return {tab["name"]: {**tab, "variables": json.loads(tab["variables"])} for tab in config["examples"]}
+
+
+def test_every_graphiql_example_runs_with_its_variables(client: TestClient, lake: Lake) -> None:
+    from graph_api.http.examples import EXAMPLES
+
+    title = make_title(lake, name="Harbour Lights")
+    make_assets(lake, title["id"], 1, role="source")
+
+    def run_the_tabs() -> dict[str, Any]:
+        # reloaded each time, as a user would after running CreateTitle: the ids follow the lake
+        tabs = page_examples(client.get("/graphql", headers={"accept": "text/html"}).text)
+        assert list(tabs) == [e.name for e in EXAMPLES]
+        answers = {}
+        for name, tab in tabs.items():
+            body = client.post("/graphql", json={"query": tab["query"], "variables": tab["variables"]}).json()
+            assert "errors" not in body, (name, body)
+            answers[name] = body["data"]
+        return answers
+
+    first, again = run_the_tabs(), run_the_tabs()
+    # one example per mutation of the schema
+    mutation_fields = client.post("/graphql", json={"query": "{ __schema { mutationType { fields { name } } } }"})
+    used = " ".join(e.query for e in EXAMPLES)
+    for field in mutation_fields.json()["data"]["__schema"]["mutationType"]["fields"]:
+        assert f"{field['name']}(" in used, field["name"]
+    # idempotent where the API allows it: the second round updated, it did not duplicate
+    assert first["CreateTitle"] == again["CreateTitle"]
+    assert first["RegisterAssets"] == again["RegisterAssets"]
+    assert again["RegisterAssets"]["registerAssets"][0]["title"]["name"] == "Harbour Lights"
+    assert first["RecordRun"]["recordRun"]["id"] == again["RecordRun"]["recordRun"]["id"]
+    # the lineage tab of a lake with a derived asset starts on it, upstream
+    lineage = page_examples(client.get("/graphql", headers={"accept": "text/html"}).text)["AssetLineage"]
+    assert lineage["variables"]["direction"] == "UPSTREAM"
+    assert again["AssetLineage"]["lineage"]["edges"]
+
+
+def test_the_graphiql_page_says_nothing_about_tokens_and_has_an_icon(client: TestClient) -> None:
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert "token" not in page.text.lower()
+    assert 'rel="icon" href="/static/favicon.svg"' in page.text
+    assert client.get("/static/favicon.svg").headers["content-type"].startswith("image/svg+xml")
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file

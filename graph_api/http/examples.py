@@ -24,7 +24,8 @@ class Example:
         return fill(dict(self.variables), ids)
 
 
-# the example title; registerAssets and recordRun write into it once createTitle has made it
+# the title CreateTitle makes; the other writes go to the title of the lake's first source (or to
+# this title in a lake without sources)
 EXAMPLE_TITLE = "Example: The Lighthouse"
 
 IDS_QUERY = """\
@@ -57,14 +58,16 @@ def ids_from(data: Mapping[str, Any] | None) -> dict[str, str]:
     if not data:
         return ids
     titles = [e["node"] for e in data["titles"]["edges"]]
-    sources = [e["node"]["id"] for t in titles for e in t["sources"]["edges"]]
+    sources = [(t["id"], e["node"]["id"]) for t in titles for e in t["sources"]["edges"]]
     proxies = [e["node"]["id"] for t in titles for e in t["proxies"]["edges"]]
     example = [e["node"]["id"] for e in data["example"]["edges"]]
     if example or titles:
         ids["title_id"] = (example or [titles[0]["id"]])[0]
     if sources:
-        ids["asset_id"] = ids["lineage_id"] = sources[0]
-        ids["lineage_direction"] = "DOWNSTREAM"
+        # the writes go to the source's title: the same title on every reload, whatever the
+        # examples added (an externalId belongs to one title)
+        ids["title_id"], ids["asset_id"] = sources[0]
+        ids["lineage_id"], ids["lineage_direction"] = sources[0][1], "DOWNSTREAM"
     if proxies:
         ids["lineage_id"], ids["lineage_direction"] = proxies[0], "UPSTREAM"
     return ids
@@ -164,9 +167,8 @@ mutation CreateTitle($input: TitleInput!) {
 }
 """, {"input": {"name": EXAMPLE_TITLE, "kind": "MOVIE", "releaseYear": 2025, "externalId": "example:the-lighthouse"}}),
     Example("RegisterAssets", """\
-# Register delivered files as assets of a title (here the example title once CreateTitle has run
-# and the page is reloaded, otherwise the lake's first title). A known externalId updates the
-# asset; a changed checksum makes it version 2.
+# Register delivered files as assets of a title. A known externalId updates the asset; a
+# changed checksum makes it version 2.
 mutation RegisterAssets($input: [AssetInput!]!) {
   registerAssets(input: $input) { id role version uri title { id name } }
 }
