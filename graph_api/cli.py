@@ -46,14 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serving = {"epilog": EXIT_STATUSES, "formatter_class": argparse.RawDescriptionHelpFormatter}
-    demo = sub.add_parser("demo", help="build (or reuse) the demo lake and serve it", **serving)
+    raw = argparse.RawDescriptionHelpFormatter
+    demo = sub.add_parser("demo", help="build (or reuse) the demo lake and serve it", epilog=EXIT_STATUSES,
+                          formatter_class=raw)
     _lake_arg(demo)
     demo.add_argument("--host", default=None)
     demo.add_argument("--port", type=int, default=None)
     demo.add_argument("--no-serve", action="store_true", help="build the demo lake, then exit")
 
-    serve = sub.add_parser("serve", help="serve a lake over GraphQL", **serving)
+    serve = sub.add_parser("serve", help="serve a lake over GraphQL", epilog=EXIT_STATUSES, formatter_class=raw)
     _lake_arg(serve)
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from graph_api.lake import Lake
 from graph_api.http.app import create_app
+from graph_api.lake import Lake
 from graph_api.settings import Settings
 from tests.conftest import make_assets, make_title
 
@@ -38,7 +38,8 @@ def test_entities_for_100_representations_take_a_constant_number_of_lake_reads(c
                  ... on Asset { id uri title { id name } } ... on Title { name } } }"""
 
     def reads(n: int) -> int:
-        reps = [{"__typename": "Asset", "id": a["id"]} for a in assets[:n]] + [{"__typename": "Title", "id": title["id"]}]
+        reps = [{"__typename": "Asset", "id": a["id"]} for a in assets[:n]]
+        reps.append({"__typename": "Title", "id": title["id"]})
         body = client.post("/graphql", json={"query": query, "variables": {"r": reps}}).json()
         assert "errors" not in body and len(body["data"]["_entities"]) == n + 1
         assert all(e["title"]["name"] == title["name"] for e in body["data"]["_entities"][:n])

@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import ExecutionResult
 from starlette.requests import Request
+from strawberry.types import ExecutionResult
 
 from graph_api.http.errors import HTTPError
 
@@ -44,7 +44,7 @@ def negotiate(accept: str | None) -> str:
     if not accept or not accept.strip():
         return JSON
     best: tuple[float, int, str] | None = None
-    for order, item in enumerate(accept.split(",")):
+    for item in accept.split(","):
         parts = [p.strip() for p in item.split(";")]
         media = parts[0].lower()
         q = 1.0
@@ -144,7 +144,8 @@ def operation_of(params: Params, document: str | None) -> tuple[str, str]:
 def is_request_error(result: ExecutionResult) -> bool:
     """True when the response has no ``data`` entry: nothing executed (parse, validation or
     variable errors carry no path; execution errors always do)."""
-    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(not e.path for e in errors)
 
 
 def response_body(result: ExecutionResult) -> dict[str, Any]:
