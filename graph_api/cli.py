@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = _settings(args)
         # a busy port is found before the demo is built, not after
         sock = None if args.no_serve else listen(settings)
-        build_demo(settings)
+        build_demo(settings, _open_lake(settings))
         return OK if sock is None else serve(settings, sock)
     if args.command == "lake":
         return _lake(args)
@@ -184,15 +184,24 @@ def _open_app(settings: Settings) -> Any:
     """The app for one worker (None with --workers N: each builds its own); CannotServe when the lake fails."""
     from graph_api.errors import Unavailable
 
+    if settings.workers > 1:
+        _open_lake(settings, background_compaction=False)
+        return None
+    from graph_api.http.app import create_app
+
     try:
-        if settings.workers > 1:
-            from graph_api.lake import Lake
-
-            Lake.from_settings(settings, background_compaction=False)
-            return None
-        from graph_api.http.app import create_app
-
         return create_app(settings)
+    except Unavailable as exc:
+        raise CannotServe(exc.message, LAKE_UNAVAILABLE) from None
+
+
+def _open_lake(settings: Settings, **options: Any) -> Any:
+    """The lake of ``serve`` and ``demo``; CannotServe when it cannot be opened."""
+    from graph_api.errors import Unavailable
+    from graph_api.lake import Lake
+
+    try:
+        return Lake.from_settings(settings, **options)
     except Unavailable as exc:
         raise CannotServe(exc.message, LAKE_UNAVAILABLE) from None
 

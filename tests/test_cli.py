@@ -105,6 +105,10 @@ def test_a_lake_that_cannot_be_opened_fails_in_one_line_before_the_url(tmp_path:
         assert result.stdout == "" and "Traceback" not in result.stderr
         [line] = result.stderr.strip().splitlines()
         assert line.startswith("mediagraph serve: cannot open lake") and str(not_a_dir) in line
+    demo = mediagraph("demo", "--lake", str(not_a_dir / "lake"), "--port", str(free_port()))
+    assert demo.returncode == 4 and demo.stdout == "", demo
+    [line] = demo.stderr.strip().splitlines()
+    assert line.startswith("mediagraph demo: cannot open lake")
 
 
 def test_help_documents_the_exit_statuses() -> None:
