@@ -1,11 +1,13 @@
-"""The ``mediagraph`` command. Exit status 0 on success, 1 when the work failed, 2 for bad usage;
-errors are one line on stderr naming what failed, never a stack trace."""
+"""The ``mediagraph`` command. Errors are one line on stderr naming what failed, never a stack
+trace; the exit statuses are ``EXIT_STATUSES`` (shown by ``mediagraph --help``)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,22 +16,45 @@ from typing import Any
 from graph_api.errors import MediaGraphError
 from graph_api.settings import Settings
 
+OK, FAILED, USAGE, CANNOT_LISTEN, LAKE_UNAVAILABLE, INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STATUSES = f"""\
+exit status:
+  {OK}    success
+  {FAILED}    the work failed (a file that did not ingest, a step that did not derive, ...)
+  {USAGE}    bad usage: an unknown command, an invalid flag or setting
+  {CANNOT_LISTEN}    serve, demo: the server cannot listen on --host/--port (the port is in use, ...)
+  {LAKE_UNAVAILABLE}    serve, demo: the lake cannot be opened (not a directory, unreachable, ...)
+  {INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+
+class CannotServe(Exception):
+    """Why ``serve`` did not start, with its exit status: found before the URL is printed."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
 
 def _lake_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake", help="lake URI (default: $MEDIAGRAPH_LAKE, then ./lake); s3://bucket/prefix works")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mediagraph", description="A GraphQL API over a media data lake.")
+    parser = argparse.ArgumentParser(prog="mediagraph", description="A GraphQL API over a media data lake.",
+                                     epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="build (or reuse) the demo lake and serve it")
+    raw = argparse.RawDescriptionHelpFormatter
+    demo = sub.add_parser("demo", help="build (or reuse) the demo lake and serve it", epilog=EXIT_STATUSES,
+                          formatter_class=raw)
     _lake_arg(demo)
     demo.add_argument("--host", default=None)
     demo.add_argument("--port", type=int, default=None)
     demo.add_argument("--no-serve", action="store_true", help="build the demo lake, then exit")
 
-    serve = sub.add_parser("serve", help="serve a lake over GraphQL")
+    serve = sub.add_parser("serve", help="serve a lake over GraphQL", epilog=EXIT_STATUSES, formatter_class=raw)
     _lake_arg(serve)
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -62,12 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return _run(args)
+    except CannotServe as exc:
+        print(f"mediagraph {args.command}: {exc.message}", file=sys.stderr)
+        return exc.status
     except MediaGraphError as exc:
         print(f"mediagraph {args.command}: {exc.code}: {exc.message}", file=sys.stderr)
-        return 2 if exc.code in ("INVALID_ARGUMENT", "BAD_REQUEST") else 1
+        return USAGE if exc.code == "INVALID_ARGUMENT" else FAILED
     except KeyboardInterrupt:
         print(f"mediagraph {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -87,16 +115,16 @@ def _run(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return 0
     if args.command == "serve":
-        serve(_settings(args))
-        return 0
+        settings = _settings(args)
+        return serve(settings, listen(settings))
     if args.command == "demo":
         from graph_api.demo import build_demo
 
         settings = _settings(args)
-        build_demo(settings)
-        if not args.no_serve:
-            serve(settings)
-        return 0
+        # a busy port is found before the demo is built, not after
+        sock = None if args.no_serve else listen(settings)
+        build_demo(settings, _open_lake(settings))
+        return OK if sock is None else serve(settings, sock)
     if args.command == "lake":
         return _lake(args)
     from graph_api import commands
@@ -104,14 +132,37 @@ def _run(args: argparse.Namespace) -> int:
     return commands.run(args, _settings)
 
 
-def serve(settings: Settings) -> None:
+def listen(settings: Settings) -> socket.socket:
+    """The server's socket, bound to --host/--port (as uvicorn binds it), or CannotServe."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise CannotServe(f"cannot listen on {settings.host}:{settings.port}: {reason}", CANNOT_LISTEN) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, sock: socket.socket) -> int:
+    """Serve on ``sock`` until interrupted. The lake is opened (and the port bound) before the URL is printed."""
     import uvicorn
 
-    from graph_api import logs
+    from graph_api.http import logs
 
     logs.configure(settings.log_format, settings.log_level)
+    try:
+        app = _open_app(settings)
+    except BaseException:
+        sock.close()
+        raise
+    options: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
+                                   log_config=None, access_log=False)
     print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql   (lake: {settings.lake})", flush=True)
-    if settings.workers > 1:
+    if app is None:
         # each worker is a fresh (spawned) process that builds its settings and app from the environment
         os.environ.update(_settings_env(settings))
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -119,13 +170,40 @@ def serve(settings: Settings) -> None:
 
             # the workers' metrics meet here, so that a scrape adds up all of them
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediagraph-metrics-")
-        uvicorn.run("graph_api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level=settings.log_level, log_config=None, access_log=False)
-        return
-    from graph_api.server import create_app
+        # uvicorn binds the workers' socket itself: ours only proved the port free
+        sock.close()
+        uvicorn.run("graph_api.http.app:app_from_env", factory=True, workers=settings.workers, **options)
+        return OK
+    server = uvicorn.Server(uvicorn.Config(app, **options))
+    server.run(sockets=[sock])
+    # uvicorn's own rule (uvicorn.run): a server that never started failed to start
+    return OK if server.started else CANNOT_LISTEN
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                log_config=None, access_log=False)
+
+def _open_app(settings: Settings) -> Any:
+    """The app for one worker (None with --workers N: each builds its own); CannotServe when the lake fails."""
+    from graph_api.errors import Unavailable
+
+    if settings.workers > 1:
+        _open_lake(settings, background_compaction=False)
+        return None
+    from graph_api.http.app import create_app
+
+    try:
+        return create_app(settings)
+    except Unavailable as exc:
+        raise CannotServe(exc.message, LAKE_UNAVAILABLE) from None
+
+
+def _open_lake(settings: Settings, **options: Any) -> Any:
+    """The lake of ``serve`` and ``demo``; CannotServe when it cannot be opened."""
+    from graph_api.errors import Unavailable
+    from graph_api.lake import Lake
+
+    try:
+        return Lake.from_settings(settings, **options)
+    except Unavailable as exc:
+        raise CannotServe(exc.message, LAKE_UNAVAILABLE) from None
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:

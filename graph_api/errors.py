@@ -5,12 +5,12 @@
     │   └── PageSizeExceeded        INVALID_ARGUMENT   ``first`` above the maximum page size
     ├── NotFound                    NOT_FOUND          a referenced id does not exist (or is not visible)
     ├── Conflict                    CONFLICT           the input contradicts itself or the lake
-    ├── BadRequest                  BAD_REQUEST        the HTTP request itself is malformed
     └── Unavailable                 UNAVAILABLE        the lake cannot be reached
 
 The GraphQL layer translates any error carrying a ``code`` (these, and
 ``lineage.errors.LineageError``) into ``extensions.code`` in one place,
-``graph_api.schema.errors``. Anything else is masked as INTERNAL.
+``graph_api.schema.errors``. Anything else is masked as INTERNAL. A malformed HTTP request is
+``graph_api.http.errors.HTTPError``.
 """
 from __future__ import annotations
 
@@ -41,10 +41,6 @@ class NotFound(MediaGraphError):
 
 class Conflict(MediaGraphError):
     code = "CONFLICT"
-
-
-class BadRequest(MediaGraphError):
-    code = "BAD_REQUEST"
 
 
 class Unavailable(MediaGraphError):

@@ -85,7 +85,7 @@ def settings(lake_dir: str) -> Settings:
 def gql(settings: Settings, lake: Lake) -> Iterator[GraphQLClient]:
     from starlette.testclient import TestClient
 
-    from graph_api.server import create_app
+    from graph_api.http.app import create_app
 
     with TestClient(create_app(settings, lake)) as http:
         yield GraphQLClient(http)
@@ -98,7 +98,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, lake_dir: str, extra_args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(self, lake_dir: str, extra_args: list[str] | None = None, env: dict[str, str] | None = None,
+                 startup_seconds: float = 60) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(lake_dir).parent / f"server-{self.port}.log"
@@ -106,7 +107,7 @@ class LiveServer:
                *(extra_args or [])]
         self.proc = subprocess.Popen(cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
-        deadline = time.time() + 60
+        deadline = time.time() + startup_seconds
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")

@@ -1,11 +1,14 @@
 """The mediagraph command on a real lake."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 
 def mediagraph(*args: str) -> subprocess.CompletedProcess:
@@ -48,3 +51,68 @@ def test_bad_flags_exit_with_a_message_not_a_trace(tmp_path: Path) -> None:
     result = mediagraph("serve", "--lake", str(tmp_path / "x"), "--auth", "on")
     assert result.returncode == 2
     assert "auth" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_lineage_tab_of_graphiql_opens_on_a_graph_of_the_demo(
+        demo: tuple[str, subprocess.CompletedProcess]) -> None:
+    from starlette.testclient import TestClient
+
+    from graph_api.http.app import create_app
+    from graph_api.settings import Settings
+    from tests.test_server import page_examples
+
+    lake, built = demo
+    assert built.returncode == 0, built.stderr
+    with TestClient(create_app(Settings.load(env={}, lake=lake))) as http:
+        page = http.get("/graphql", headers={"accept": "text/html"})
+        assert "token" not in page.text.lower()
+        lineage = page_examples(page.text)["AssetLineage"]
+        body = http.post("/graphql", json={"query": lineage["query"], "variables": lineage["variables"]}).json()
+    assert "errors" not in body, body
+    # a derived proxy, looking upstream: its run and its source
+    assert lineage["variables"]["direction"] == "UPSTREAM" and body["data"]["asset"]["role"] == "proxy"
+    kinds = {n["entity"]["__typename"] for n in body["data"]["lineage"]["nodes"]}
+    assert {"Asset", "Run"} <= kinds and body["data"]["lineage"]["edges"]
+
+
+def busy_port() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    return sock, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [["serve"], ["demo"]])
+def test_a_busy_port_fails_in_one_line_before_the_url(command: list[str], tmp_path: Path) -> None:
+    sock, port = busy_port()
+    with sock:
+        result = mediagraph(*command, "--lake", str(tmp_path / "lake"), "--port", str(port))
+    assert result.returncode == 3, result
+    assert result.stdout == "" and "Application startup complete" not in result.stderr
+    assert result.stderr.strip().splitlines() == [f"mediagraph {command[0]}: cannot listen on 127.0.0.1:{port}: "
+                                                  "the port is in use"]
+    # the demo was not built for a server that cannot start
+    assert not (tmp_path / "lake").exists()
+
+
+def test_a_lake_that_cannot_be_opened_fails_in_one_line_before_the_url(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("not a lake")
+    for workers in ("1", "2"):
+        result = mediagraph("serve", "--lake", str(not_a_dir / "lake"), "--port", str(free_port()),
+                            "--workers", workers)
+        assert result.returncode == 4, result
+        assert result.stdout == "" and "Traceback" not in result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith("mediagraph serve: cannot open lake") and str(not_a_dir) in line
+    demo = mediagraph("demo", "--lake", str(not_a_dir / "lake"), "--port", str(free_port()))
+    assert demo.returncode == 4 and demo.stdout == "", demo
+    [line] = demo.stderr.strip().splitlines()
+    assert line.startswith("mediagraph demo: cannot open lake")
+
+
+def test_help_documents_the_exit_statuses() -> None:
+    for args in ([], ["serve"], ["demo"]):
+        text = mediagraph(*args, "--help").stdout
+        assert "exit status:" in text
+        assert "3    serve, demo: the server cannot listen" in text and "4    serve, demo: the lake cannot" in text

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from graph_api.http.app import create_app
 from graph_api.lake import Lake
-from graph_api.server import create_app
 from graph_api.settings import Settings
 from tests.conftest import make_assets, make_title
 
@@ -38,7 +38,8 @@ def test_entities_for_100_representations_take_a_constant_number_of_lake_reads(c
                  ... on Asset { id uri title { id name } } ... on Title { name } } }"""
 
     def reads(n: int) -> int:
-        reps = [{"__typename": "Asset", "id": a["id"]} for a in assets[:n]] + [{"__typename": "Title", "id": title["id"]}]
+        reps = [{"__typename": "Asset", "id": a["id"]} for a in assets[:n]]
+        reps.append({"__typename": "Title", "id": title["id"]})
         body = client.post("/graphql", json={"query": query, "variables": {"r": reps}}).json()
         assert "errors" not in body and len(body["data"]["_entities"]) == n + 1
         assert all(e["title"]["name"] == title["name"] for e in body["data"]["_entities"][:n])
@@ -136,7 +137,7 @@ def test_lineage_graph_size_is_reported_when_lineage_is_attached(client: TestCli
 
 
 def test_request_id_is_kept_echoed_and_logged(client: TestClient, caplog: Any) -> None:
-    from graph_api.logs import JsonFormatter
+    from graph_api.http.logs import JsonFormatter
 
     with caplog.at_level(logging.INFO, logger="graph_api.access"):
         response = client.post("/graphql", json={"query": "query Who { __typename }"},
@@ -173,3 +174,57 @@ def test_graphiql_page_loads_its_files_from_the_server(client: TestClient) -> No
                  "mediagraph-graphiql.js"):
         assert f"/static/{name}" in page.text
         assert client.get(f"/static/{name}").status_code == 200
+
+
+def page_examples(page: str) -> dict[str, dict[str, Any]]:
+    """The example tabs of a GraphiQL page, by operation name, with their variables parsed."""
+    import json
+    import re
+
+    config = json.loads(re.search(r'<script id="mediagraph-config" type="application/json">(.*?)</script>',
+                                  page, re.DOTALL).group(1))
+    return {tab["name"]: {**tab, "variables": json.loads(tab["variables"])} for tab in config["examples"]}
+
+
+def test_every_graphiql_example_runs_with_its_variables(client: TestClient, lake: Lake) -> None:
+    from graph_api.http.examples import EXAMPLES
+
+    title = make_title(lake, name="Harbour Lights")
+    make_assets(lake, title["id"], 1, role="source")
+
+    def run_the_tabs() -> dict[str, Any]:
+        # reloaded each time, as a user would after running CreateTitle: the ids follow the lake
+        tabs = page_examples(client.get("/graphql", headers={"accept": "text/html"}).text)
+        assert list(tabs) == [e.name for e in EXAMPLES]
+        answers = {}
+        for name, tab in tabs.items():
+            body = client.post("/graphql", json={"query": tab["query"], "variables": tab["variables"]}).json()
+            assert "errors" not in body, (name, body)
+            answers[name] = body["data"]
+        return answers
+
+    first, again = run_the_tabs(), run_the_tabs()
+    # one example per mutation of the schema
+    mutation_fields = client.post("/graphql", json={"query": "{ __schema { mutationType { fields { name } } } }"})
+    used = " ".join(e.query for e in EXAMPLES)
+    for field in mutation_fields.json()["data"]["__schema"]["mutationType"]["fields"]:
+        assert f"{field['name']}(" in used, field["name"]
+    # idempotent where the API allows it: the second round updated, it did not duplicate
+    assert first["CreateTitle"] == again["CreateTitle"]
+    assert first["RegisterAssets"] == again["RegisterAssets"]
+    assert again["RegisterAssets"]["registerAssets"][0]["title"]["name"] == "Harbour Lights"
+    assert first["RecordRun"]["recordRun"]["id"] == again["RecordRun"]["recordRun"]["id"]
+    # the lineage tab of a lake with a derived asset starts on it, upstream
+    lineage = page_examples(client.get("/graphql", headers={"accept": "text/html"}).text)["AssetLineage"]
+    assert lineage["variables"]["direction"] == "UPSTREAM"
+    assert again["AssetLineage"]["lineage"]["edges"]
+
+
+def test_the_graphiql_page_says_nothing_about_tokens_and_has_an_icon(client: TestClient) -> None:
+    page = client.get("/graphql", headers={"accept": "text/html"})
+    assert "token" not in page.text.lower()
+    assert 'rel="icon" href="/static/favicon.svg"' in page.text
+    assert client.get("/static/favicon.svg").headers["content-type"].startswith("image/svg+xml")
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file

@@ -10,7 +10,8 @@ from tests.conftest import LiveServer
 
 
 def test_writes_through_one_worker_are_read_through_the_other(tmp_path: Path) -> None:
-    server = LiveServer(str(tmp_path / "lake"), extra_args=["--workers", "2"])
+    # the parent opens the lake before it spawns the workers, and each worker imports lancedb: slow on a busy machine
+    server = LiveServer(str(tmp_path / "lake"), extra_args=["--workers", "2"], startup_seconds=180)
     try:
         pids: set[int] = set()
         deadline = time.time() + 90  # the second worker may still be importing lancedb

@@ -51,7 +51,7 @@ def test_ingest_derive_and_explore_an_episode(corpus: Corpus, tmp_path: Path, me
 
     from starlette.testclient import TestClient
 
-    from graph_api.server import create_app
+    from graph_api.http.app import create_app
     from graph_api.settings import Settings
     from tests.conftest import GraphQLClient
 

@@ -1,35 +1,38 @@
-"""HTTP: /graphql (GraphQL over HTTP for clients, GraphiQL on GET in a browser), /metrics,
-/healthz, /static (GraphiQL's own files), and the lineage API."""
+"""The HTTP app: /graphql (GraphQL over HTTP for clients, GraphiQL on GET in a browser), /metrics,
+/healthz, /static (GraphiQL's own files), /favicon.ico, and the OpenLineage API."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.http.temporal_response import TemporalResponse
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graph_api import graphiql, logs
-from graph_api.graphql_http import (
+from graph_api.http import examples, graphiql, lineage_api, logs
+from graph_api.http.errors import HTTPError
+from graph_api.http.metrics import Metrics
+from graph_api.http.persisted import PersistedQueries
+from graph_api.http.protocol import (
     JSON,
     Params,
-    RequestError,
     error_body,
     negotiate,
     operation_of,
@@ -37,14 +40,16 @@ from graph_api.graphql_http import (
     response_body,
     status_for,
 )
+from graph_api.http.tracing import Tracing
 from graph_api.lake import Lake
-from graph_api.persisted import PersistedQueries, PersistedQueryError
+from graph_api.lake.lineage import open_lineage
 from graph_api.schema import schema
 from graph_api.schema.context import Context, make_context
 from graph_api.settings import Settings
-from graph_api.tracing import Tracing
+from graph_api.threads import run_sync
 
-log = logging.getLogger("graph_api.server")
+log = logging.getLogger("graph_api.http.app")
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 QUERY_ONLY = frozenset({OperationType.QUERY})
 ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -60,19 +65,10 @@ class Services:
         self.started = time.time()
         self.persisted = PersistedQueries(settings.persisted_queries, settings.persisted_queries_file)
         self.tracing = Tracing(settings.tracing == "on")
-        self.metrics: Any = _metrics(self)
+        self.metrics = Metrics(self)
 
 
-def _metrics(services: Services) -> Any:
-    try:
-        from graph_api.metrics import Metrics
-    except ImportError:
-        log.warning("prometheus-client is not installed: /metrics is off")
-        return None
-    return Metrics(services)
-
-
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
@@ -82,7 +78,7 @@ class GraphQLApp(GraphQL):
         lineage = self.services.lineage
         if lineage is not None:
             # another process may have written lineage since: a cheap table-version check
-            await _to_thread(lineage.refresh)
+            await run_sync(lineage.refresh)
         return make_context(self.services.settings, self.services.lake, lineage, request_id=request_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,27 +91,26 @@ class GraphQLApp(GraphQL):
 
     async def handle(self, request: Request) -> Response:
         if request.method not in ("GET", "POST"):
-            return _error(RequestError("GraphQL is served over GET and POST", 405, "METHOD_NOT_ALLOWED",
-                                       {"Allow": "GET, POST"}), JSON)
+            return _error(HTTPError("GraphQL is served over GET and POST", 405, "METHOD_NOT_ALLOWED",
+                                    {"Allow": "GET, POST"}), JSON)
         if request.method == "GET" and _wants_page(request):
             return await self.page(request)
         try:
             media = negotiate(request.headers.get("accept"))
-        except RequestError as exc:
+        except HTTPError as exc:
             return _error(exc, JSON)
         try:
             params = await read_params(request)
-            document, persisted = self.services.persisted.resolve(params.query, params.extensions)
-        except RequestError as exc:
+        except HTTPError as exc:
             self._count_error(exc.code)
             return _error(exc, media)
-        except PersistedQueryError as exc:
+        try:
+            document, persisted = self.services.persisted.resolve(params.query, params.extensions)
+        except HTTPError as exc:
             self._count_error(exc.code)
-            if self.services.metrics is not None:
-                self.services.metrics.persisted.labels(exc.code.lower()).inc()
-            return _error(RequestError(exc.message, exc.status, exc.code,
-                                       {"Cache-Control": "private, no-cache, must-revalidate"}), media)
-        if persisted and self.services.metrics is not None:
+            self.services.metrics.persisted.labels(exc.code.lower()).inc()
+            return _error(exc, media)
+        if persisted:
             self.services.metrics.persisted.labels(persisted).inc()
         return await self.execute(request, params, document, media)
 
@@ -134,21 +129,20 @@ class GraphQLApp(GraphQL):
                     operation_name=params.operation_name, operation_extensions=params.extensions,
                     allowed_operation_types=QUERY_ONLY if request.method == "GET" else ANY_OPERATION)
             except InvalidOperationTypeError:
-                return _error(RequestError(f"{kind.title()}s are sent with POST", 405, "METHOD_NOT_ALLOWED",
-                                           {"Allow": "POST"}), media)
+                return _error(HTTPError(f"{kind.title()}s are sent with POST", 405, "METHOD_NOT_ALLOWED",
+                                        {"Allow": "POST"}), media)
             except CannotGetOperationTypeError as exc:
                 result = ExecutionResult(data=None, errors=[GraphQLError(
                     exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})])
             except MissingQueryError:
-                return _error(RequestError("The query parameter is missing"), media)
+                return _error(HTTPError("The query parameter is missing"), media)
             seconds = time.perf_counter() - started
             codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or []]
             if span is not None:
                 span.set_attribute("mediagraph.lake_reads", context.reads[0])
                 if codes:
                     span.set_attribute("graphql.error_codes", sorted(set(codes)))
-        if self.services.metrics is not None:
-            self.services.metrics.observe_operation(name, kind, seconds, codes)
+        self.services.metrics.observe_operation(name, kind, seconds, codes)
         logs.note(lakeReads=context.reads[0], **({"errorCodes": sorted(set(codes))} if codes else {}))
         body = json.dumps(response_body(result), ensure_ascii=False, default=str).encode("utf-8")
         status = status_for(result, media)
@@ -159,16 +153,19 @@ class GraphQLApp(GraphQL):
 
     async def page(self, request: Request) -> Response:
         root = request.scope.get("root_path", "")
+        # the examples' ids, asked of the lake through the schema like any client would
+        data: dict[str, Any] | None = None
         try:
-            rows = await _to_thread(self.services.lake.scan, "assets", None, columns=["id"], limit=1)
-            asset_id = rows.column("id")[0].as_py() if rows.num_rows else None
+            context = await self.get_context(request, TemporalResponse())
+            result = await self.schema.execute(examples.IDS_QUERY, variable_values=examples.IDS_VARIABLES,
+                                               context_value=context)
+            data = None if result.errors else result.data
         except Exception:  # noqa: BLE001 - the page must open even when the lake does not answer
-            asset_id = None
-        return HTMLResponse(graphiql.render(root, "/graphql", asset_id))
+            log.warning("GraphiQL examples without ids: the lake did not answer", exc_info=True)
+        return HTMLResponse(graphiql.render(root, "/graphql", examples.ids_from(data)))
 
     def _count_error(self, code: str) -> None:
-        if self.services.metrics is not None:
-            self.services.metrics.errors.labels("invalid_request", code).inc()
+        self.services.metrics.errors.labels("invalid_request", code).inc()
 
 
 def _wants_page(request: Request) -> bool:
@@ -176,30 +173,30 @@ def _wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "") and "query" not in q and "extensions" not in q
 
 
-def _error(exc: RequestError, media: str) -> Response:
+def _error(exc: HTTPError, media: str) -> Response:
     body = json.dumps(error_body(exc.message, exc.code)).encode("utf-8")
     return Response(body, exc.status, headers=exc.headers, media_type=f"{media}; charset=utf-8")
-
-
-async def _to_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 async def healthz(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
-        tables = await _to_thread(services.lake.table_names)
+        tables = await run_sync(services.lake.table_names)
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
         return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
     return JSONResponse({"status": "ok", "lake": services.lake.uri, "tables": len(tables), "pid": os.getpid(),
                          "uptimeSeconds": round(time.time() - services.started, 1)})
 
 
+async def favicon(request: Request) -> Response:
+    # browsers ask for /favicon.ico on any page (GraphiQL's own <link> names the SVG)
+    return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 async def metrics(request: Request) -> Response:
     services: Services = request.app.state.services
-    if services.metrics is None:
-        return Response("prometheus-client is not installed\n", 501, media_type="text/plain")
-    body, content_type = await _to_thread(services.metrics.render)
+    body, content_type = await run_sync(services.metrics.render)
     return Response(body, headers={"Content-Type": content_type})
 
 
@@ -217,16 +214,16 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
     routes = [
         Route("/healthz", healthz),
         Route("/metrics", metrics),
+        Route("/favicon.ico", favicon),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Mount("/graphql/", graphql),
         Mount("/static", StaticFiles(packages=[("graph_api", "static")]), name="static"),
     ]
-    routes.extend(lineage_routes())
+    routes.extend(lineage_api.routes())
 
     def done(scope: Scope, status: int, seconds: float) -> None:
-        if services.metrics is not None:
-            services.metrics.observe_http(scope["path"], scope["method"], status)
-            services.metrics.sync_lake()
+        services.metrics.observe_http(scope["path"], scope["method"], status)
+        services.metrics.sync_lake()
 
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(logs.RequestLog, on_done=done)])
     app.state.services = services
@@ -234,20 +231,8 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
 
 
 def attach_lineage(services: Services) -> None:
-    """Attach the lineage graph to the lake, when the lineage package is available."""
-    try:
-        from graph_api.lake.lineage import open_lineage
-    except ImportError:
-        return
+    """Attach the lineage graph to the lake."""
     services.lineage = open_lineage(services.lake, services.settings)
-
-
-def lineage_routes() -> list[Route]:
-    try:
-        from graph_api.lineage_api import routes
-    except ImportError:
-        return []
-    return routes()
 
 
 def app_from_env() -> Starlette:

@@ -16,18 +16,16 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from graph_api.errors import InvalidArgument
+from graph_api.http.errors import HTTPError
 
 
-@dataclass
-class PersistedQueryError(Exception):
-    message: str
-    code: str
-    status: int  # the HTTP status, whatever the accepted media type
+def _refused(message: str, code: str, status: int) -> HTTPError:
+    # a client must not cache a refusal: the next attempt (with the document) may succeed
+    return HTTPError(message, status, code, {"Cache-Control": "private, no-cache, must-revalidate"})
 
 
 def sha256_hex(document: str) -> str:
@@ -47,31 +45,32 @@ class PersistedQueries:
     def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> tuple[str | None, str]:
         """The document to run, and what happened ("hit", "registered", "" when APQ was not used).
 
-        Raises PersistedQueryError for the protocol's error answers."""
+        Raises HTTPError for the protocol's error answers (whatever the accepted media type, with
+        the status the protocol gives them)."""
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None or self.mode == "off":
             if self.mode == "allowlist" and query is not None and sha256_hex(query) not in self.allowed_hashes:
                 self._count("rejected")
-                raise PersistedQueryError("This operation is not in the allow-list", "QUERY_NOT_IN_ALLOWLIST", 400)
+                raise _refused("This operation is not in the allow-list", "QUERY_NOT_IN_ALLOWLIST", 400)
             if persisted is not None and query is None:
-                raise PersistedQueryError("PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED", 200)
+                raise _refused("PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED", 200)
             return query, ""
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
-            raise PersistedQueryError("Unsupported persisted query version", "BAD_REQUEST", 400)
+            raise _refused("Unsupported persisted query version", "BAD_REQUEST", 400)
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str) or not digest:
-            raise PersistedQueryError("persistedQuery.sha256Hash must be a string", "BAD_REQUEST", 400)
+            raise _refused("persistedQuery.sha256Hash must be a string", "BAD_REQUEST", 400)
         if self.mode == "allowlist":
             return self._allowed(query, digest), "hit"
         if query is None:
             found = self._get(digest)
             if found is None:
                 self._count("miss")
-                raise PersistedQueryError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", 200)
+                raise _refused("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", 200)
             self._count("hit")
             return found, "hit"
         if sha256_hex(query) != digest.lower():
-            raise PersistedQueryError("provided sha does not match query", "BAD_REQUEST", 400)
+            raise _refused("provided sha does not match query", "BAD_REQUEST", 400)
         self._put(digest.lower(), query)
         self._count("registered")
         return query, "registered"
@@ -80,10 +79,10 @@ class PersistedQueries:
         body = self.allowed.get(digest) or self.allowed.get(digest.lower())
         if body is None:
             self._count("rejected")
-            raise PersistedQueryError("This persisted query is not in the allow-list",
+            raise _refused("This persisted query is not in the allow-list",
                                       "PERSISTED_QUERY_NOT_IN_LIST", 400)
         if query is not None and query != body:
-            raise PersistedQueryError("provided sha does not match query", "BAD_REQUEST", 400)
+            raise _refused("provided sha does not match query", "BAD_REQUEST", 400)
         self._count("hit")
         return body
 

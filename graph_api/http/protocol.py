@@ -9,6 +9,8 @@ reading a request's parameters, choosing the response media type, and the status
   application/graphql-response+json a response without ``data`` (the document did not parse or
   validate, or its variables did not coerce) is 400; one with ``data``, even null, is 200.
 - A malformed request (bad JSON, a parameter of the wrong type, no query) is 400 either way.
+
+A request refused here raises ``HTTPError``; the endpoint answers it with ``error_body``.
 """
 from __future__ import annotations
 
@@ -17,24 +19,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import ExecutionResult
 from starlette.requests import Request
+from strawberry.types import ExecutionResult
+
+from graph_api.http.errors import HTTPError
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 _OPERATION = re.compile(r"\b(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 _COMMENT = re.compile(r"#[^\n\r]*")
-
-
-class RequestError(Exception):
-    def __init__(self, message: str, status: int = 400, code: str = "BAD_REQUEST",
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.headers = headers or {}
 
 
 @dataclass
@@ -50,7 +44,7 @@ def negotiate(accept: str | None) -> str:
     if not accept or not accept.strip():
         return JSON
     best: tuple[float, int, str] | None = None
-    for order, item in enumerate(accept.split(",")):
+    for item in accept.split(","):
         parts = [p.strip() for p in item.split(";")]
         media = parts[0].lower()
         q = 1.0
@@ -71,8 +65,8 @@ def negotiate(accept: str | None) -> str:
         if best is None or candidate[:2] > best[:2]:
             best = candidate
     if best is None:
-        raise RequestError(f"Cannot answer in any of the accepted media types; accept {GRAPHQL_RESPONSE} "
-                           f"or {JSON}", status=406, code="NOT_ACCEPTABLE")
+        raise HTTPError(f"Cannot answer in any of the accepted media types; accept {GRAPHQL_RESPONSE} "
+                        f"or {JSON}", status=406, code="NOT_ACCEPTABLE")
     return best[2]
 
 
@@ -88,20 +82,20 @@ async def read_params(request: Request) -> Params:
     content_type = request.headers.get("content-type", "")
     media, _, options = content_type.partition(";")
     if media.strip().lower() != JSON:
-        raise RequestError(f"POST requests must have Content-Type: {JSON}", status=415,
-                           code="UNSUPPORTED_MEDIA_TYPE")
+        raise HTTPError(f"POST requests must have Content-Type: {JSON}", status=415,
+                        code="UNSUPPORTED_MEDIA_TYPE")
     charset = re.search(r"charset=([^;\s]+)", options, re.IGNORECASE)
     if charset and charset.group(1).strip('"').lower() not in ("utf-8", "utf8"):
-        raise RequestError("Request bodies must be UTF-8", status=415, code="UNSUPPORTED_MEDIA_TYPE")
+        raise HTTPError("Request bodies must be UTF-8", status=415, code="UNSUPPORTED_MEDIA_TYPE")
     body = await request.body()
     if not body.strip():
-        raise RequestError("The request body is empty; send a JSON object with a query")
+        raise HTTPError("The request body is empty; send a JSON object with a query")
     try:
         data = json.loads(body)
     except ValueError:
-        raise RequestError("The request body is not valid JSON") from None
+        raise HTTPError("The request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise RequestError("The request body must be a JSON object (batched requests are not supported)")
+        raise HTTPError("The request body must be a JSON object (batched requests are not supported)")
     return _params(data)
 
 
@@ -111,22 +105,22 @@ def _json_param(raw: str | None, name: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        raise RequestError(f"The {name} parameter is not valid JSON") from None
+        raise HTTPError(f"The {name} parameter is not valid JSON") from None
 
 
 def _params(data: dict[str, Any]) -> Params:
     query, name = data.get("query"), data.get("operationName")
     variables, extensions = data.get("variables"), data.get("extensions")
     if query is not None and not isinstance(query, str):
-        raise RequestError("The query parameter must be a string")
+        raise HTTPError("The query parameter must be a string")
     if name is not None and not isinstance(name, str):
-        raise RequestError("The operationName parameter must be a string")
+        raise HTTPError("The operationName parameter must be a string")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestError("The variables parameter must be a map")
+        raise HTTPError("The variables parameter must be a map")
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestError("The extensions parameter must be a map")
+        raise HTTPError("The extensions parameter must be a map")
     if query is None and not (extensions and "persistedQuery" in extensions):
-        raise RequestError("The query parameter is missing")
+        raise HTTPError("The query parameter is missing")
     return Params(query=query, variables=variables, operation_name=name, extensions=extensions)
 
 
@@ -150,7 +144,8 @@ def operation_of(params: Params, document: str | None) -> tuple[str, str]:
 def is_request_error(result: ExecutionResult) -> bool:
     """True when the response has no ``data`` entry: nothing executed (parse, validation or
     variable errors carry no path; execution errors always do)."""
-    return result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(not e.path for e in errors)
 
 
 def response_body(result: ExecutionResult) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def _server_kind() -> Any:
 
 
 def _tracer() -> Any:
+    # the one guarded import: OpenTelemetry is the optional ``tracing`` extra, so its absence is a
+    # setup choice reported as such, not a bug (required packages are imported plainly)
     try:
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider

@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -14,17 +13,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from graph_api.http.errors import HTTPError
+from graph_api.threads import run_sync
 from lineage.openlineage import run_to_event
 
-log = logging.getLogger("graph_api.lineage_api")
-STATUS_BY_CODE = {"NOT_FOUND": 404, "CONFLICT": 409, "CYCLE": 409, "INVALID_EVENT": 400, "INVALID_ARGUMENT": 400,
-                  "UNAVAILABLE": 503}
+log = logging.getLogger("graph_api.http.lineage_api")
 MAX_EVENT_BYTES = 5 * 1024 * 1024
 
 
-def _error(code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}},
-                        status_code=STATUS_BY_CODE.get(code, 400))
+def _error(exc: HTTPError) -> JSONResponse:
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message, **exc.details}},
+                        status_code=exc.status, headers=exc.headers)
+
+
+def _unavailable() -> JSONResponse:
+    return _error(HTTPError("lineage is not attached to this lake", 503, "UNAVAILABLE"))
 
 
 def _lineage(request: Request) -> Any:
@@ -34,21 +37,21 @@ def _lineage(request: Request) -> Any:
 async def post_event(request: Request) -> JSONResponse:
     lineage = _lineage(request)
     if lineage is None:
-        return _error("UNAVAILABLE", "lineage is not attached to this lake")
+        return _unavailable()
     body = await request.body()
     if len(body) > MAX_EVENT_BYTES:
-        return _error("INVALID_EVENT", f"event of {len(body)} bytes exceeds {MAX_EVENT_BYTES}")
+        return _error(HTTPError(f"event of {len(body)} bytes exceeds {MAX_EVENT_BYTES}", 400, "INVALID_EVENT"))
     try:
         payload = json.loads(body)
     except ValueError as exc:
-        return _error("INVALID_EVENT", f"the body is not JSON: {exc}")
+        return _error(HTTPError(f"the body is not JSON: {exc}", 400, "INVALID_EVENT"))
     try:
-        await asyncio.to_thread(lineage.refresh)
-        run = await asyncio.to_thread(lineage.ingest_event, payload)
+        await run_sync(lineage.refresh)
+        run = await run_sync(lineage.ingest_event, payload)
     except Exception as exc:  # noqa: BLE001 - coded errors become 4xx; the rest is logged, never shown
-        code = getattr(exc, "code", None)
-        if isinstance(code, str):
-            return _error(code, getattr(exc, "message", str(exc)), **({"path": exc.path} if hasattr(exc, "path") else {}))
+        coded = HTTPError.from_coded(exc)
+        if coded is not None:
+            return _error(coded)
         log.exception("OpenLineage event failed")
         return JSONResponse({"error": {"code": "INTERNAL", "message": "internal error: see the server log"}},
                             status_code=500)
@@ -58,15 +61,15 @@ async def post_event(request: Request) -> JSONResponse:
 async def get_run(request: Request) -> JSONResponse:
     lineage = _lineage(request)
     if lineage is None:
-        return _error("UNAVAILABLE", "lineage is not attached to this lake")
+        return _unavailable()
     run_id = request.path_params["run_id"]
-    await asyncio.to_thread(lineage.refresh)
+    await run_sync(lineage.refresh)
     graph = lineage.service.graph
     run = graph.get_run(run_id) or graph.run_for_external_id(run_id)
     if run is None:
-        return _error("NOT_FOUND", f"unknown run {run_id}")
+        return _error(HTTPError(f"unknown run {run_id}", 404, "NOT_FOUND"))
     ids = [ref.asset_id for ref in run.inputs] + [o for o in run.outputs if o.startswith("asset_")]
-    assets = await asyncio.to_thread(lineage.lake.assets.get_many, ids)
+    assets = await run_sync(lineage.lake.assets.get_many, ids)
     event = run_to_event(run, lineage.job(run.namespace, run.job_name),
                          [assets[r.asset_id]["uri"] for r in run.inputs if r.asset_id in assets],
                          [assets[o]["uri"] for o in run.outputs if o in assets])

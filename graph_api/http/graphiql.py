@@ -1,0 +1,43 @@
+"""The GraphiQL page served on ``GET /graphql`` to browsers, with the media graph's examples
+(``graph_api.http.examples``) as tabs. Its scripts and styles come from ``graph_api/static``
+(vendored from npm by ``js/vendor-graphiql.mjs``): the page never reaches for a CDN.
+
+The headers editor stays on: GraphiQL sends what is typed there with every request (and keeps
+it in local storage).
+"""
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+
+from graph_api.http.examples import UNKNOWN, tabs
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Media Graph · GraphiQL</title>
+<link rel="icon" href="{static}/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{static}/graphiql.min.css">
+<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script id="mediagraph-config" type="application/json">{config}</script>
+<script src="{static}/react.production.min.js"></script>
+<script src="{static}/react-dom.production.min.js"></script>
+<script src="{static}/graphiql.min.js"></script>
+<script src="{static}/mediagraph-graphiql.js"></script>
+</body>
+</html>
+"""
+
+
+def render(root_path: str = "", endpoint: str = "/graphql", ids: Mapping[str, str] | None = None) -> str:
+    """The page; ``ids`` (from ``examples.ids_from``) fill the examples' variables."""
+    config = {"endpoint": root_path + endpoint, "examples": tabs(ids or UNKNOWN), "headers": "{}"}
+    # "</" must not end the <script> element early
+    text = json.dumps(config).replace("</", "<\\/")
+    return PAGE.format(static=html.escape(root_path + "/static"), config=text)
