@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from lineage.adjacency import CompactDiGraph, add_node, link, unlink
-from lineage.bulk import fill
+from lineage.bulk import REPLACEABLE_PREFIXES, Parts, build, job_mismatch
 from lineage.columns import AssetTable, RunTable
 from lineage.errors import (
     CycleError,
@@ -62,6 +62,10 @@ class LineageGraph:
         self._stale_input: set[str] = set()
         # Runs with several inputs: the only ones a subtree can reach while an input comes from outside.
         self._multi_input: set[str] = set()
+        # Runs replaced by a later COMPLETED run of the same job over the same input assets: their
+        # segments, annotations and embeddings were made again by that run. A replaced run that
+        # produces nothing any more (its assets moved on to newer versions) is never stale.
+        self._replaced: set[str] = set()
         self._index: NodeIndex | None = None  # built by from_tables
         self._run_node: np.ndarray = np.zeros(0, dtype=np.int64)  # loaded row -> node code
         runs = list(runs)
@@ -81,6 +85,8 @@ class LineageGraph:
                     link(g, run.id, out)
                 else:
                     add_node(g, out)
+        for run in runs:
+            self._supersede(run)
         for run in runs:
             self._restale(run)
 
@@ -102,8 +108,28 @@ class LineageGraph:
         from the same records. ``unseen``, when given, receives the indices of the
         ignored input and output rows.
         """
+        jobs = list(jobs)
+        parts = build({(j.namespace, j.name): j for j in jobs}, runs, inputs, outputs, assets, unseen)
+        return cls.from_parts(jobs, parts)
+
+    @classmethod
+    def from_parts(cls, jobs: Iterable[Job], parts: Parts) -> LineageGraph:
+        """Hold what ``lineage.bulk.build`` made (built for these jobs)."""
         self = cls(jobs)
-        fill(self, runs, inputs, outputs, assets, unseen)
+        self._g = parts.digraph
+        self._index = parts.index
+        self._rt = parts.runs
+        self._at = parts.assets
+        self._runs = dict(parts.run_rows)
+        self._assets = dict(parts.asset_rows)
+        self._superseded = np.zeros(parts.runs.n, dtype=bool)
+        self._by_key = parts.by_key
+        self._by_external = parts.by_external
+        self._stale_job = parts.stale_job
+        self._stale_input = parts.stale_input
+        self._multi_input = parts.multi_input
+        self._replaced = parts.replaced
+        self._run_node = parts.run_node
         return self
 
     # -- reads -------------------------------------------------------------
@@ -191,6 +217,14 @@ class LineageGraph:
     def directly_stale(self, run_id: str) -> bool:
         """The run itself is out of date: its job moved on, or an input has a newer version."""
         return run_id in self._stale_job or run_id in self._stale_input
+
+    def is_replaced(self, run_id: str) -> bool:
+        """A later COMPLETED run of the same job over the same input assets replaced this run."""
+        return run_id in self._replaced
+
+    def is_retired(self, run_id: str) -> bool:
+        """Replaced, and producing nothing any more: there is nothing left to recompute."""
+        return run_id in self._replaced and not self._g._succ.get(run_id)
 
     @property
     def node_count(self) -> int:
@@ -281,7 +315,51 @@ class LineageGraph:
         for out in outputs:
             producer = self.producer_of(out)
             if producer is not None and producer != run_id:
-                unlink(self._g, producer, out)
+                self._unlink(producer, out)
+                self._retire_if_done(producer)
+
+    def _supersede(self, run: Run) -> None:
+        """Among ``run`` and the runs of its job over the same input assets, every run recorded
+        before the latest COMPLETED one is replaced (``lineage.bulk`` applies the same rule)."""
+        if not run.inputs:
+            return
+        ids = {ref.asset_id for ref in run.inputs}
+        group = [run]
+        for rid in self._g._succ.get(run.inputs[0].asset_id, ()):
+            if rid == run.id or not rid.startswith(RUN_PREFIX):
+                continue
+            if self._job_key_of(rid) != run.job_key or {a for a, _ in self.run_inputs(rid)} != ids:
+                continue
+            other = self.get_run(rid)
+            if other is not None:
+                group.append(other)
+        done = [r.recorded_at for r in group if r.status == "COMPLETED"]
+        if not done:
+            return
+        latest = max(done)
+        for r in group:
+            if r.recorded_at < latest and r.id not in self._replaced:
+                self._replace(r.id)
+
+    def _job_key_of(self, run_id: str) -> tuple[str, str] | None:
+        r = self._runs.get(run_id)
+        if r is None:
+            return None
+        if type(r) is Run:
+            return r.job_key
+        return self._rt.job_key(r)  # type: ignore[union-attr, arg-type]
+
+    def _replace(self, run_id: str) -> None:
+        self._replaced.add(run_id)
+        for out in list(self._g._succ.get(run_id, ())):
+            if out.startswith(REPLACEABLE_PREFIXES):
+                self._unlink(run_id, out)
+        self._retire_if_done(run_id)
+
+    def _retire_if_done(self, run_id: str) -> None:
+        if self.is_retired(run_id):
+            self._mark(self._stale_job, run_id, False)
+            self._mark(self._stale_input, run_id, False)
 
     def _check_acyclic(self, run: Run, inputs: Sequence[InputRef], outputs: Sequence[str]) -> None:
         input_ids = {ref.asset_id for ref in inputs}
@@ -322,6 +400,7 @@ class LineageGraph:
             self._link(ref.asset_id, run.id)
         for out in run.outputs:
             self._link(run.id, out)
+        self._supersede(run)
         self._restale(run)
 
     def merge_update(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> Run:
@@ -375,6 +454,7 @@ class LineageGraph:
             self._link(ref.asset_id, merged.id)
         for out in merged.outputs[len(old.outputs) :]:
             self._link(merged.id, out)
+        self._supersede(merged)
         self._restale(merged)
 
     def check_outputs(self, run_id: str, output_ids: Sequence[str]) -> tuple[str, ...]:
@@ -478,6 +558,7 @@ class LineageGraph:
         self._mark(self._stale_input, run_id, False)
 
     def _mark(self, stale: set[str], run_id: str, on: bool) -> None:
+        on = on and not self.is_retired(run_id)
         if on:
             stale.add(run_id)
         else:
@@ -504,25 +585,15 @@ class LineageGraph:
             self._index.touch(u)
             self._index.touch(v)
 
-    def _job_mismatch(self, rows: np.ndarray) -> np.ndarray:
-        """For loaded rows: is the row's job known and at another version than the row ran?"""
-        rt = self._rt
-        assert rt is not None
-        current = np.full(len(rt.job_keys), -3, dtype=np.int64)  # -3: unknown job
-        for j, key in enumerate(rt.job_keys):
-            job = self._jobs.get(key)
-            if job is not None:
-                current[j] = -1 if job.version is None else rt.jv_index.get(job.version, -2)
-        cur = current[rt.job_code[rows]]
-        return (cur != -3) & (cur != rt.jv_code[rows])
-
     def _restale_job(self, key: tuple[str, str]) -> None:
         rt = self._rt
         if rt is not None and key in rt.job_index:
             rows = np.flatnonzero((rt.job_code == rt.job_index[key]) & ~self._superseded)
             ids = np.array(rt.ids, dtype=object) if len(rows) > 64 else None
             pick = (lambda r: ids[r].tolist()) if ids is not None else (lambda r: [rt.ids[i] for i in r])
-            stale = rows[self._job_mismatch(rows)]
+            stale = rows[job_mismatch(rt, self._jobs, rows)]
+            if self._replaced:
+                    stale = stale[np.array([not self.is_retired(rt.ids[r]) for r in stale.tolist()], dtype=bool)]
             self._stale_job.difference_update(pick(rows))
             self._stale_job.update(pick(stale))
             if self._index is not None:
