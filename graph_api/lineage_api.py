@@ -61,8 +61,7 @@ async def get_run(request: Request) -> JSONResponse:
         return _error("UNAVAILABLE", "lineage is not attached to this lake")
     run_id = request.path_params["run_id"]
     await asyncio.to_thread(lineage.refresh)
-    graph = lineage.service.graph
-    run = graph.get_run(run_id) or graph.run_for_external_id(run_id)
+    run = lineage.get_run(run_id) or lineage.run_for_external_id(run_id)
     if run is None:
         return _error("NOT_FOUND", f"unknown run {run_id}")
     ids = [ref.asset_id for ref in run.inputs] + [o for o in run.outputs if o.startswith("asset_")]
