@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -135,7 +136,7 @@ def build(
     del enc_dictionary
 
     asset_ids: list[str] = names[a_code].tolist()
-    produced_by = np.where(a_pb >= 0, names[np.maximum(a_pb, 0)], None).tolist()
+    produced_by: list[str | None] = cast(np.ndarray, np.where(a_pb >= 0, names[np.maximum(a_pb, 0)], None)).tolist()
     asset_table = AssetTable(asset_ids, at, produced_by)
     by_key: dict[str, list[str]] = {}
     for i in sorted(rt.keys):

@@ -26,13 +26,25 @@ from lineage.adjacency import CompactDiGraph, add_node, link, unlink
 from lineage.bulk import REPLACEABLE_PREFIXES, Parts, build, job_mismatch
 from lineage.columns import AssetTable, RunTable
 from lineage.errors import (
-    CycleError,
-    InvalidRunError,
-    SecondProducerError,
+    CONFLICT,
+    CYCLE,
+    INVALID,
+    NOT_FOUND,
+    Problem,
     UnknownEntityError,
+    run_error,
 )
 from lineage.index import NodeIndex
-from lineage.model import RUN_PREFIX, STATUSES, AssetInfo, InputRef, Job, Run, node_kind
+from lineage.model import (
+    RUN_PREFIX,
+    RUN_STATUSES,
+    STATUSES,
+    AssetInfo,
+    InputRef,
+    Job,
+    Run,
+    node_kind,
+)
 
 __all__ = ["CompactDiGraph", "LineageGraph"]
 
@@ -245,61 +257,72 @@ class LineageGraph:
     # -- validation --------------------------------------------------------
 
     def check_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
-        """Raise if ``run`` could not be added; never changes anything."""
+        """Raise if ``run`` could not be added (the error lists every problem); never changes anything."""
+        problems = self.run_problems(run, new_assets)
+        if problems:
+            raise run_error(run.id, problems)
+
+    def run_problems(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> list[Problem]:
+        """Every reason ``run`` could not be added, as (path, code, message); never changes anything."""
+        problems: list[Problem] = []
         if not run.id.startswith(RUN_PREFIX):
-            raise InvalidRunError(f"run id {run.id!r} must start with {RUN_PREFIX!r}")
+            problems.append(Problem("id", INVALID, f"run id {run.id!r} must start with {RUN_PREFIX!r}"))
         if run.id in self._runs:
-            raise InvalidRunError(f"run {run.id} already exists")
-        self._check_fields(run)
+            problems.append(Problem("id", INVALID, f"run {run.id} already exists"))
+        self._check_fields(run, problems)
         new = {a.id: a for a in new_assets}
-        self._check_inputs(run, run.inputs, new)
-        self._check_outputs(run, run.outputs, new)
-        self._check_acyclic(run, run.inputs, run.outputs)
+        self._check_inputs(run.inputs, new, problems)
+        self._check_outputs(run.id, run.outputs, new, problems)
+        if not problems:
+            self._check_acyclic(run.inputs, run.outputs, problems)
+        return problems
 
-    def _check_fields(self, run: Run) -> None:
+    def _check_fields(self, run: Run, problems: list[Problem]) -> None:
+        for path, value in (("job.namespace", run.namespace), ("job.name", run.job_name)):
+            if not value.strip():
+                problems.append(Problem(path, INVALID, f"{path} is required"))
         if run.status not in STATUSES:
-            raise InvalidRunError(
-                f"run {run.id}: unknown status {run.status!r} (expected one of {sorted(STATUSES)})"
-            )
+            problems.append(Problem("status", INVALID, f"unknown status {run.status!r} "
+                                                       f"(expected one of {', '.join(RUN_STATUSES)})"))
         if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
-            raise InvalidRunError(
-                f"run {run.id}: ended_at {run.ended_at.isoformat()} is before "
-                f"started_at {run.started_at.isoformat()}"
-            )
+            problems.append(Problem("ended_at", INVALID, f"endedAt {run.ended_at.isoformat()} is before "
+                                                         f"startedAt {run.started_at.isoformat()}"))
 
-    def _check_inputs(self, run: Run, inputs: Sequence[InputRef], new: dict[str, AssetInfo]) -> None:
-        seen: set[str] = set()
-        for ref in inputs:
-            aid = ref.asset_id
-            if aid in seen:
-                raise InvalidRunError(f"run {run.id}: input {aid} is listed twice")
-            seen.add(aid)
+    def _check_inputs(self, inputs: Sequence[InputRef], new: dict[str, AssetInfo], problems: list[Problem]) -> None:
+        ids = [ref.asset_id for ref in inputs]
+        if len(set(ids)) != len(ids):
+            problems.append(Problem("inputs", INVALID, "an input is listed twice"))
+        for i, ref in enumerate(inputs):
+            aid, path = ref.asset_id, f"inputs[{i}]"
             if aid.startswith(RUN_PREFIX):
-                raise InvalidRunError(f"run {run.id}: input {aid} is a run, not an asset")
+                problems.append(Problem(path, INVALID, f"input {aid} is a run, not an asset"))
+                continue
             if aid not in self._g._node and aid not in new:
-                raise UnknownEntityError(f"unknown input asset {aid}")
+                problems.append(Problem(path, NOT_FOUND, f"unknown input asset {aid!r}"))
+                continue
             info = new.get(aid) or self.asset(aid)
             if ref.version < 1 or (info is not None and ref.version > info.version):
                 current = "unknown" if info is None else str(info.version)
-                raise InvalidRunError(
-                    f"run {run.id}: input {aid} version {ref.version} does not exist "
-                    f"(current version {current})"
-                )
+                problems.append(Problem(path, INVALID, f"input {aid} version {ref.version} does not exist "
+                                                       f"(current version {current})"))
 
-    def _check_outputs(self, run: Run, outputs: Sequence[str], new: dict[str, AssetInfo]) -> None:
+    def _check_outputs(self, run_id: str, outputs: Sequence[str], new: dict[str, AssetInfo],
+                       problems: list[Problem]) -> None:
         if len(set(outputs)) != len(outputs):
-            raise InvalidRunError(f"run {run.id}: an output is listed twice")
-        for out in outputs:
+            problems.append(Problem("outputs", INVALID, "an output is listed twice"))
+        for i, out in enumerate(outputs):
+            path = f"outputs[{i}]"
             if out.startswith(RUN_PREFIX):
-                raise InvalidRunError(f"run {run.id}: output {out} is a run")
+                problems.append(Problem(path, INVALID, f"output {out} is a run"))
+                continue
             info = new.get(out)
             producer = self.producer_of(out)
-            if producer is not None and producer != run.id and not self._is_new_version(out, info, run.id):
-                raise SecondProducerError(f"{out} is already produced by {producer}")
-            if info is not None and info.produced_by not in (None, run.id):
-                raise SecondProducerError(f"{out} is already produced by {info.produced_by}")
-            if out not in self._g._node and info is None and node_kind(out) == "asset":
-                raise UnknownEntityError(f"unknown output asset {out}: register it with the run")
+            if producer is not None and producer != run_id and not self._is_new_version(out, info, run_id):
+                problems.append(Problem(path, CONFLICT, f"{out} is already produced by {producer}"))
+            elif info is not None and info.produced_by not in (None, run_id):
+                problems.append(Problem(path, CONFLICT, f"{out} is already produced by {info.produced_by}"))
+            elif out not in self._g._node and info is None and node_kind(out) == "asset":
+                problems.append(Problem(path, NOT_FOUND, f"unknown output asset {out}: register it with the run"))
 
     def _is_new_version(self, asset_id: str, info: AssetInfo | None, run_id: str) -> bool:
         """A run may derive an asset again: its output is then a newer version, produced by it.
@@ -361,11 +384,12 @@ class LineageGraph:
             self._mark(self._stale_job, run_id, False)
             self._mark(self._stale_input, run_id, False)
 
-    def _check_acyclic(self, run: Run, inputs: Sequence[InputRef], outputs: Sequence[str]) -> None:
+    def _check_acyclic(self, inputs: Sequence[InputRef], outputs: Sequence[str], problems: list[Problem]) -> None:
         input_ids = {ref.asset_id for ref in inputs}
-        for out in outputs:
+        for i, out in enumerate(outputs):
             if out in input_ids:
-                raise CycleError(f"run {run.id}: {out} is both an input and an output")
+                problems.append(Problem(f"outputs[{i}]", CYCLE, f"{out} is both an input and an output"))
+                return
         # Only an output already in the graph can have descendants, so only such an
         # output can close a loop. Walking up from the inputs stays small: ancestor
         # sets are bounded by pipeline depth, descendant sets are not.
@@ -378,7 +402,9 @@ class LineageGraph:
         while stack:
             node = stack.pop()
             if node in existing:
-                raise CycleError(f"run {run.id}: output {node} is an ancestor of its inputs")
+                problems.append(Problem(f"outputs[{list(outputs).index(node)}]", CYCLE,
+                                        f"output {node} is an ancestor of its inputs"))
+                return
             for p in pred[node]:
                 if p not in seen:
                     seen.add(p)
@@ -413,21 +439,23 @@ class LineageGraph:
         old = self.get_run(run.id)
         if old is None:
             raise UnknownEntityError(f"unknown run {run.id}")
-        self._check_fields(run)
+        problems: list[Problem] = []
+        self._check_fields(run, problems)
         old_in = {ref.asset_id: ref for ref in old.inputs}
-        for ref in run.inputs:
+        for i, ref in enumerate(run.inputs):
             if ref.asset_id in old_in and old_in[ref.asset_id].version != ref.version:
-                raise InvalidRunError(
-                    f"run {run.id}: input {ref.asset_id} was recorded at version "
-                    f"{old_in[ref.asset_id].version}, not {ref.version}"
-                )
+                problems.append(Problem(f"inputs[{i}]", INVALID, f"input {ref.asset_id} was recorded at version "
+                                                                 f"{old_in[ref.asset_id].version}, not {ref.version}"))
         added_in = tuple(ref for ref in run.inputs if ref.asset_id not in old_in)
         old_out = set(old.outputs)
         added_out = tuple(o for o in dict.fromkeys(run.outputs) if o not in old_out)
         new = {a.id: a for a in new_assets}
-        self._check_inputs(run, added_in, new)
-        self._check_outputs(run, added_out, new)
-        self._check_acyclic(run, old.inputs + added_in, added_out)
+        self._check_inputs(added_in, new, problems)
+        self._check_outputs(run.id, added_out, new, problems)
+        if not problems:
+            self._check_acyclic(old.inputs + added_in, added_out, problems)
+        if problems:
+            raise run_error(run.id, problems)
         return dataclasses.replace(
             run,
             inputs=old.inputs + added_in,
@@ -464,8 +492,12 @@ class LineageGraph:
             raise UnknownEntityError(f"unknown run {run_id}")
         known = set(old.outputs)
         added = tuple(o for o in dict.fromkeys(output_ids) if o not in known)
-        self._check_outputs(old, added, {})
-        self._check_acyclic(old, old.inputs, added)
+        problems: list[Problem] = []
+        self._check_outputs(run_id, added, {}, problems)
+        if not problems:
+            self._check_acyclic(old.inputs, added, problems)
+        if problems:
+            raise run_error(run_id, problems)
         return added
 
     def add_outputs(self, run_id: str, output_ids: Sequence[str]) -> Run:
@@ -528,7 +560,7 @@ class LineageGraph:
     def _hold(self, run: Run) -> None:
         """Keep ``run`` as a record (it replaces a loaded row or an older record)."""
         prev = self._runs.get(run.id)
-        if prev is not None and type(prev) is not Run:
+        if isinstance(prev, int):
             self._superseded[prev] = True
         self._runs[run.id] = run
         self._job_records.setdefault(run.job_key, set()).add(run.id)

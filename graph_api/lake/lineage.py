@@ -17,14 +17,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lineage.errors import InvalidEventError, UnknownEntityError
-from lineage.model import STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.errors import InvalidEventError, LineageError, Problem, UnknownEntityError
+from lineage.model import FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
 from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
 from lineage.service import Lineage
 from lineage.store import LanceLineageStore
 from lineage.traversal import Limits, Step, Traversal
 
-from graph_api.errors import InvalidArgument
+from graph_api.errors import InvalidArgument, MediaGraphError
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
 from graph_api.lake.validate import Problems
@@ -152,42 +152,45 @@ class LakeLineage:
                 earlier = self.service.runs_for_key(key)
                 if earlier:
                     return RecordedRun(earlier[0])
-            problems = Problems("recordRun", lake.max_batch)
             job = spec.get("job") or {}
-            for field in ("namespace", "name"):
-                if not isinstance(job.get(field), str) or not job[field].strip():
-                    problems.add(None, f"job.{field}", f"job.{field} is required")
-            status = spec.get("status") or "COMPLETED"
-            if status not in STATUSES:
-                problems.add(None, "status", f"unknown status {status!r}")
-            started, ended = spec.get("started_at"), spec.get("ended_at")
-            if started and ended and _utc(ended) < _utc(started):
-                problems.add(None, "ended_at", f"endedAt {ended.isoformat()} is before startedAt {started.isoformat()}")
             input_ids = list(spec.get("inputs") or [])
-            if len(set(input_ids)) != len(input_ids):
-                problems.add(None, "inputs", "an input is listed twice")
             found = lake.assets.get_many(input_ids)
-            for i, asset_id in enumerate(input_ids):
-                if asset_id not in found:
-                    problems.add(i, "inputs", f"unknown input asset {asset_id!r}", "NOT_FOUND")
-            problems.raise_if_any()
             self._ensure_in_graph(found.values())
             run_id = new_run_id()
             outputs = list(spec.get("outputs") or [])
-            prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+            prepared, output_problems = None, []
+            try:
+                prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+            except MediaGraphError as exc:
+                if not exc.details.get("problems"):
+                    raise
+                output_problems = list(exc.details["problems"])  # reported with the run's own, in one error
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
-            now = datetime.now(timezone.utc)
             run = Run(
-                id=run_id, namespace=job["namespace"].strip(), job_name=job["name"].strip(),
-                job_version=job.get("version"), status=status, parameters=spec.get("parameters"),
-                started_at=_utc(started), ended_at=_utc(ended), recorded_at=now,
-                inputs=tuple(InputRef(a, found[a]["version"]) for a in input_ids),
+                id=run_id, namespace=_text(job.get("namespace")), job_name=_text(job.get("name")),
+                job_version=job.get("version"), status=spec.get("status") or "COMPLETED",
+                parameters=spec.get("parameters"), started_at=_utc(spec.get("started_at")),
+                ended_at=_utc(spec.get("ended_at")), recorded_at=datetime.now(timezone.utc),
+                # an unknown input has no version: lineage reports it as unknown
+                inputs=tuple(InputRef(a, found[a]["version"] if a in found else 1) for a in input_ids),
                 outputs=tuple(a.id for a in new_assets), idempotency_key=key,
             )
             current = self.job(run.namespace, run.job_name)
             job_row = Job(run.namespace, run.job_name, run.job_version if run.job_version is not None
                           else (current.version if current else None))
-            self.service.commit_run(run, job_row, new_assets, before_write=_writer(lake, prepared))
+
+            def write() -> None:
+                if output_problems:
+                    _refuse([], output_problems, lake.max_batch)
+                if prepared is not None:
+                    lake.assets.write(prepared)
+
+            try:
+                self.service.commit_run(run, job_row, new_assets, before_write=write)
+            except LineageError as exc:
+                if not exc.problems or any(p.code not in PROBLEM_CODES for p in exc.problems):
+                    raise  # a cycle keeps its own code
+                _refuse(exc.problems, output_problems, lake.max_batch)
             if prepared is not None:
                 self.note_assets(prepared.results)
             return RecordedRun(run)
@@ -204,8 +207,9 @@ class LakeLineage:
             run = self.get_run(run_id)
             if run is None:
                 raise UnknownEntityError(f"unknown run {run_id}")
-            if status not in STATUSES:
-                raise InvalidArgument(f"unknown status {status!r}")
+            if status not in FINAL_STATUSES:
+                raise InvalidArgument(f"a run ends {', '.join(s for s in RUN_STATUSES if s in FINAL_STATUSES)}, "
+                                      f"not {status!r}")
             outputs = list(outputs)
             prepared = lake.assets.prepare(outputs, produced_by=run_id, what=f"run {run_id}") if outputs else None
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
@@ -249,11 +253,11 @@ class LakeLineage:
             output_ids = [outputs[d.uri]["id"] if d.uri in outputs else None for d in event.outputs]
             fresh = iter(a.id for a in new_assets)
             output_ids = [o or next(fresh) for o in output_ids]
-            status = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED",
-                      "ABORT": "ABORTED"}.get(event.event_type, existing.status if existing else "RUNNING")
+            # OTHER (metadata only) keeps the status the run has
+            status = event.status or (existing.status if existing else RUN_STATUSES[0])
             started = existing.started_at if existing and existing.started_at else (
-                event.event_time if event.event_type in ("START", "RUNNING") else None)
-            ended = event.event_time if status in ("COMPLETED", "FAILED", "ABORTED") else None
+                event.event_time if event.status == RUN_STATUSES[0] else None)
+            ended = event.event_time if status in FINAL_STATUSES else None
             run = Run(
                 id=run_id, namespace=event.job_namespace, job_name=event.job_name,
                 job_version=event.job_version or (existing.job_version if existing else None), status=status,
@@ -356,6 +360,24 @@ class LakeLineage:
         if orphans:
             self.lake.delete("assets", " OR ".join(f"(id = {sql.literal(i)} AND version = {v})" for i, v in orphans))
         return {"run_edges": edges, "assets": len(orphans)}
+
+
+# codes a batch's extensions.problems can carry (graph_api.lake.validate)
+PROBLEM_CODES = frozenset({"INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT"})
+
+
+def _refuse(problems: Sequence[Problem], more: Sequence[dict[str, Any]], max_batch: int | None) -> None:
+    """Raise lineage's problems of a recordRun (and the lake's, of its outputs) as one batch error."""
+    batch = Problems("recordRun", max_batch)
+    for p in problems:
+        field, _, index = p.path.partition("[")
+        batch.add(int(index.rstrip("]")) if index else None, field, p.message, p.code)
+    batch.items.extend(more)
+    batch.raise_if_any()
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _writer(lake: Lake, prepared: Any) -> Callable[[], None] | None:
