@@ -97,8 +97,7 @@ class LineageGraph:
                     link(g, run.id, out)
                 else:
                     add_node(g, out)
-        for run in runs:
-            self._supersede(run)
+        self._supersede_all(runs)
         for run in runs:
             self._restale(run)
 
@@ -348,7 +347,10 @@ class LineageGraph:
             return
         ids = {ref.asset_id for ref in run.inputs}
         group = [run]
-        for rid in self._g._succ.get(run.inputs[0].asset_id, ()):
+        succ = self._g._succ
+        # every run of the group reads each input: walk the one with the fewest readers
+        fewest = min(ids, key=lambda a: len(succ.get(a, ())))
+        for rid in succ.get(fewest, ()):
             if rid == run.id or not rid.startswith(RUN_PREFIX):
                 continue
             if self._job_key_of(rid) != run.job_key or {a for a, _ in self.run_inputs(rid)} != ids:
@@ -356,6 +358,20 @@ class LineageGraph:
             other = self.get_run(rid)
             if other is not None:
                 group.append(other)
+        self._replace_before_latest(group)
+
+    def _supersede_all(self, runs: Sequence[Run]) -> None:
+        """``_supersede`` for many runs at once, in one pass over them."""
+        groups: dict[tuple[tuple[str, str], frozenset[str]], list[Run]] = {}
+        for run in runs:
+            if run.inputs:
+                key = (run.job_key, frozenset(ref.asset_id for ref in run.inputs))
+                groups.setdefault(key, []).append(run)
+        for group in groups.values():
+            if len(group) > 1:
+                self._replace_before_latest(group)
+
+    def _replace_before_latest(self, group: Sequence[Run]) -> None:
         done = [r.recorded_at for r in group if r.status == "COMPLETED"]
         if not done:
             return
