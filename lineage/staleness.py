@@ -6,6 +6,13 @@ when it is directly stale or any of its inputs is stale; an output (asset,
 segment, annotation, embedding) is stale when its producing run is. Delivered
 assets (no producer) are never stale.
 
+A run is *replaced* by a later COMPLETED run of the same job over the same input
+assets (any versions): the later run made its segments, annotations and embeddings
+again, and its assets moved on to newer versions as they were derived again. A
+replaced run that produces nothing any more has nothing to recompute, so it is
+never stale: after a full re-derive, ``stale_assets``, ``stale_runs`` and
+``recompute_plan`` are all empty, in a graph rebuilt from the store too.
+
 The graph keeps the set of directly stale runs current on every write, so a node
 is stale exactly when a run at or above it is in that set: a question about one
 node walks up its (short) ancestry, and a question about a subtree walks the
