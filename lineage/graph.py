@@ -296,7 +296,8 @@ class LineageGraph:
             if aid.startswith(RUN_PREFIX):
                 problems.append(Problem(path, INVALID, f"input {aid} is a run, not an asset"))
                 continue
-            if aid not in self._g._node and aid not in new:
+            # a segment, annotation or embedding is a node too, but only an asset has versions to read
+            if (aid not in self._g._node and aid not in new) or node_kind(aid) != "asset":
                 problems.append(Problem(path, NOT_FOUND, f"unknown input asset {aid!r}"))
                 continue
             info = new.get(aid) or self.asset(aid)

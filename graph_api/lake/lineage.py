@@ -158,13 +158,18 @@ class LakeLineage:
             self._ensure_in_graph(found.values())
             run_id = new_run_id()
             outputs = list(spec.get("outputs") or [])
-            prepared, output_problems = None, []
+            # What only the lake can tell (inputs it does not hold, output rows it refuses) is
+            # reported with lineage's problems of the run, in one error.
+            lake_problems: list[dict[str, Any]] = [
+                {"index": i, "field": "inputs", "message": f"unknown input asset {a!r}", "code": "NOT_FOUND"}
+                for i, a in enumerate(input_ids) if a not in found]
+            prepared = None
             try:
                 prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
             except MediaGraphError as exc:
                 if not exc.details.get("problems"):
                     raise
-                output_problems = list(exc.details["problems"])  # reported with the run's own, in one error
+                lake_problems += exc.details["problems"]
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
             run = Run(
                 id=run_id, namespace=_text(job.get("namespace")), job_name=_text(job.get("name")),
@@ -180,8 +185,8 @@ class LakeLineage:
                           else (current.version if current else None))
 
             def write() -> None:
-                if output_problems:
-                    _refuse([], output_problems, lake.max_batch)
+                if lake_problems:
+                    _refuse([], lake_problems, lake.max_batch)
                 if prepared is not None:
                     lake.assets.write(prepared)
 
@@ -190,7 +195,7 @@ class LakeLineage:
             except LineageError as exc:
                 if not exc.problems or any(p.code not in PROBLEM_CODES for p in exc.problems):
                     raise  # a cycle keeps its own code
-                _refuse(exc.problems, output_problems, lake.max_batch)
+                _refuse(exc.problems, lake_problems, lake.max_batch)
             if prepared is not None:
                 self.note_assets(prepared.results)
             return RecordedRun(run)
@@ -372,7 +377,8 @@ def _refuse(problems: Sequence[Problem], more: Sequence[dict[str, Any]], max_bat
     for p in problems:
         field, _, index = p.path.partition("[")
         batch.add(int(index.rstrip("]")) if index else None, field, p.message, p.code)
-    batch.items.extend(more)
+    seen = {(p["index"], p["field"], p["code"]) for p in batch.items}
+    batch.items.extend(p for p in more if (p["index"], p["field"], p["code"]) not in seen)
     batch.raise_if_any()
 
 

@@ -96,3 +96,6 @@ def test_every_problem_of_a_run_is_collected_once(make: Factory, pipeline: Linea
     with pytest.raises(UnknownEntityError, match="unknown input asset 'asset_nope'") as missing:
         pipeline.check_run(make.run("run_10", ["asset_nope"]))
     assert missing.value.code == "NOT_FOUND" and len(missing.value.problems) == 1
+    pipeline.add_outputs("run_2", ["seg_1"])
+    with pytest.raises(UnknownEntityError, match="unknown input asset 'seg_1'"):  # a node, but not an asset
+        pipeline.check_run(make.run("run_11", ["seg_1"]))
