@@ -1,5 +1,7 @@
 """Lineage: how every derived asset was produced, what a change affects, what is stale.
 
+``Lineage`` (lineage.service) is the facade every caller outside this package talks to;
+``LineageStore`` is the protocol of its persistence (``LanceLineageStore`` in LanceDB).
 The package imports neither graph_api, strawberry, starlette nor uvicorn; only
 ``lineage.store`` imports lancedb.
 """
@@ -16,7 +18,18 @@ from lineage.errors import (
 )
 from lineage.graph import LineageGraph
 from lineage.history import as_of
-from lineage.model import AssetInfo, InputRef, Job, Run, embedding_node_id, new_run_id, node_kind
+from lineage.model import (
+    FINAL_STATUSES,
+    RUN_STATUSES,
+    AssetInfo,
+    InputRef,
+    Job,
+    Run,
+    embedding_node_id,
+    new_run_id,
+    node_kind,
+)
+from lineage.service import Lineage
 from lineage.staleness import (
     is_stale,
     recompute_plan,
@@ -24,6 +37,7 @@ from lineage.staleness import (
     stale_reasons,
     stale_runs,
 )
+from lineage.store import LanceLineageStore, LineageStore
 from lineage.traversal import (
     ImpactGroup,
     Limits,
@@ -37,6 +51,8 @@ from lineage.traversal import (
 )
 
 __all__ = [
+    "FINAL_STATUSES",
+    "RUN_STATUSES",
     "AssetInfo",
     "CycleError",
     "ImpactGroup",
@@ -45,10 +61,13 @@ __all__ = [
     "InvalidEventError",
     "InvalidRunError",
     "Job",
+    "LanceLineageStore",
+    "Lineage",
     "LimitExceededError",
     "Limits",
     "LineageError",
     "LineageGraph",
+    "LineageStore",
     "Run",
     "SecondProducerError",
     "Step",

@@ -23,16 +23,28 @@ import numpy as np
 import pyarrow as pa
 
 from lineage.adjacency import CompactDiGraph, add_node, link, unlink
-from lineage.bulk import fill
+from lineage.bulk import REPLACEABLE_PREFIXES, Parts, build, job_mismatch
 from lineage.columns import AssetTable, RunTable
 from lineage.errors import (
-    CycleError,
-    InvalidRunError,
-    SecondProducerError,
+    CONFLICT,
+    CYCLE,
+    INVALID,
+    NOT_FOUND,
+    Problem,
     UnknownEntityError,
+    run_error,
 )
 from lineage.index import NodeIndex
-from lineage.model import RUN_PREFIX, STATUSES, AssetInfo, InputRef, Job, Run, node_kind
+from lineage.model import (
+    RUN_PREFIX,
+    RUN_STATUSES,
+    STATUSES,
+    AssetInfo,
+    InputRef,
+    Job,
+    Run,
+    node_kind,
+)
 
 __all__ = ["CompactDiGraph", "LineageGraph"]
 
@@ -62,6 +74,10 @@ class LineageGraph:
         self._stale_input: set[str] = set()
         # Runs with several inputs: the only ones a subtree can reach while an input comes from outside.
         self._multi_input: set[str] = set()
+        # Runs replaced by a later COMPLETED run of the same job over the same input assets: their
+        # segments, annotations and embeddings were made again by that run. A replaced run that
+        # produces nothing any more (its assets moved on to newer versions) is never stale.
+        self._replaced: set[str] = set()
         self._index: NodeIndex | None = None  # built by from_tables
         self._run_node: np.ndarray = np.zeros(0, dtype=np.int64)  # loaded row -> node code
         runs = list(runs)
@@ -81,6 +97,7 @@ class LineageGraph:
                     link(g, run.id, out)
                 else:
                     add_node(g, out)
+        self._supersede_all(runs)
         for run in runs:
             self._restale(run)
 
@@ -102,8 +119,28 @@ class LineageGraph:
         from the same records. ``unseen``, when given, receives the indices of the
         ignored input and output rows.
         """
+        jobs = list(jobs)
+        parts = build({(j.namespace, j.name): j for j in jobs}, runs, inputs, outputs, assets, unseen)
+        return cls.from_parts(jobs, parts)
+
+    @classmethod
+    def from_parts(cls, jobs: Iterable[Job], parts: Parts) -> LineageGraph:
+        """Hold what ``lineage.bulk.build`` made (built for these jobs)."""
         self = cls(jobs)
-        fill(self, runs, inputs, outputs, assets, unseen)
+        self._g = parts.digraph
+        self._index = parts.index
+        self._rt = parts.runs
+        self._at = parts.assets
+        self._runs = dict(parts.run_rows)
+        self._assets = dict(parts.asset_rows)
+        self._superseded = np.zeros(parts.runs.n, dtype=bool)
+        self._by_key = parts.by_key
+        self._by_external = parts.by_external
+        self._stale_job = parts.stale_job
+        self._stale_input = parts.stale_input
+        self._multi_input = parts.multi_input
+        self._replaced = parts.replaced
+        self._run_node = parts.run_node
         return self
 
     # -- reads -------------------------------------------------------------
@@ -192,6 +229,14 @@ class LineageGraph:
         """The run itself is out of date: its job moved on, or an input has a newer version."""
         return run_id in self._stale_job or run_id in self._stale_input
 
+    def is_replaced(self, run_id: str) -> bool:
+        """A later COMPLETED run of the same job over the same input assets replaced this run."""
+        return run_id in self._replaced
+
+    def is_retired(self, run_id: str) -> bool:
+        """Replaced, and producing nothing any more: there is nothing left to recompute."""
+        return run_id in self._replaced and not self._g._succ.get(run_id)
+
     @property
     def node_count(self) -> int:
         return self._g.number_of_nodes()
@@ -211,61 +256,73 @@ class LineageGraph:
     # -- validation --------------------------------------------------------
 
     def check_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
-        """Raise if ``run`` could not be added; never changes anything."""
+        """Raise if ``run`` could not be added (the error lists every problem); never changes anything."""
+        problems = self.run_problems(run, new_assets)
+        if problems:
+            raise run_error(run.id, problems)
+
+    def run_problems(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> list[Problem]:
+        """Every reason ``run`` could not be added, as (path, code, message); never changes anything."""
+        problems: list[Problem] = []
         if not run.id.startswith(RUN_PREFIX):
-            raise InvalidRunError(f"run id {run.id!r} must start with {RUN_PREFIX!r}")
+            problems.append(Problem("id", INVALID, f"run id {run.id!r} must start with {RUN_PREFIX!r}"))
         if run.id in self._runs:
-            raise InvalidRunError(f"run {run.id} already exists")
-        self._check_fields(run)
+            problems.append(Problem("id", INVALID, f"run {run.id} already exists"))
+        self._check_fields(run, problems)
         new = {a.id: a for a in new_assets}
-        self._check_inputs(run, run.inputs, new)
-        self._check_outputs(run, run.outputs, new)
-        self._check_acyclic(run, run.inputs, run.outputs)
+        self._check_inputs(run.inputs, new, problems)
+        self._check_outputs(run.id, run.outputs, new, problems)
+        if not problems:
+            self._check_acyclic(run.inputs, run.outputs, problems)
+        return problems
 
-    def _check_fields(self, run: Run) -> None:
+    def _check_fields(self, run: Run, problems: list[Problem]) -> None:
+        for path, value in (("job.namespace", run.namespace), ("job.name", run.job_name)):
+            if not value.strip():
+                problems.append(Problem(path, INVALID, f"{path} is required"))
         if run.status not in STATUSES:
-            raise InvalidRunError(
-                f"run {run.id}: unknown status {run.status!r} (expected one of {sorted(STATUSES)})"
-            )
+            problems.append(Problem("status", INVALID, f"unknown status {run.status!r} "
+                                                       f"(expected one of {', '.join(RUN_STATUSES)})"))
         if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
-            raise InvalidRunError(
-                f"run {run.id}: ended_at {run.ended_at.isoformat()} is before "
-                f"started_at {run.started_at.isoformat()}"
-            )
+            problems.append(Problem("ended_at", INVALID, f"endedAt {run.ended_at.isoformat()} is before "
+                                                         f"startedAt {run.started_at.isoformat()}"))
 
-    def _check_inputs(self, run: Run, inputs: Sequence[InputRef], new: dict[str, AssetInfo]) -> None:
-        seen: set[str] = set()
-        for ref in inputs:
-            aid = ref.asset_id
-            if aid in seen:
-                raise InvalidRunError(f"run {run.id}: input {aid} is listed twice")
-            seen.add(aid)
+    def _check_inputs(self, inputs: Sequence[InputRef], new: dict[str, AssetInfo], problems: list[Problem]) -> None:
+        ids = [ref.asset_id for ref in inputs]
+        if len(set(ids)) != len(ids):
+            problems.append(Problem("inputs", INVALID, "an input is listed twice"))
+        for i, ref in enumerate(inputs):
+            aid, path = ref.asset_id, f"inputs[{i}]"
             if aid.startswith(RUN_PREFIX):
-                raise InvalidRunError(f"run {run.id}: input {aid} is a run, not an asset")
-            if aid not in self._g._node and aid not in new:
-                raise UnknownEntityError(f"unknown input asset {aid}")
+                problems.append(Problem(path, INVALID, f"input {aid} is a run, not an asset"))
+                continue
+            # a segment, annotation or embedding is a node too, but only an asset has versions to read
+            if (aid not in self._g._node and aid not in new) or node_kind(aid) != "asset":
+                problems.append(Problem(path, NOT_FOUND, f"unknown input asset {aid!r}"))
+                continue
             info = new.get(aid) or self.asset(aid)
             if ref.version < 1 or (info is not None and ref.version > info.version):
                 current = "unknown" if info is None else str(info.version)
-                raise InvalidRunError(
-                    f"run {run.id}: input {aid} version {ref.version} does not exist "
-                    f"(current version {current})"
-                )
+                problems.append(Problem(path, INVALID, f"input {aid} version {ref.version} does not exist "
+                                                       f"(current version {current})"))
 
-    def _check_outputs(self, run: Run, outputs: Sequence[str], new: dict[str, AssetInfo]) -> None:
+    def _check_outputs(self, run_id: str, outputs: Sequence[str], new: dict[str, AssetInfo],
+                       problems: list[Problem]) -> None:
         if len(set(outputs)) != len(outputs):
-            raise InvalidRunError(f"run {run.id}: an output is listed twice")
-        for out in outputs:
+            problems.append(Problem("outputs", INVALID, "an output is listed twice"))
+        for i, out in enumerate(outputs):
+            path = f"outputs[{i}]"
             if out.startswith(RUN_PREFIX):
-                raise InvalidRunError(f"run {run.id}: output {out} is a run")
+                problems.append(Problem(path, INVALID, f"output {out} is a run"))
+                continue
             info = new.get(out)
             producer = self.producer_of(out)
-            if producer is not None and producer != run.id and not self._is_new_version(out, info, run.id):
-                raise SecondProducerError(f"{out} is already produced by {producer}")
-            if info is not None and info.produced_by not in (None, run.id):
-                raise SecondProducerError(f"{out} is already produced by {info.produced_by}")
-            if out not in self._g._node and info is None and node_kind(out) == "asset":
-                raise UnknownEntityError(f"unknown output asset {out}: register it with the run")
+            if producer is not None and producer != run_id and not self._is_new_version(out, info, run_id):
+                problems.append(Problem(path, CONFLICT, f"{out} is already produced by {producer}"))
+            elif info is not None and info.produced_by not in (None, run_id):
+                problems.append(Problem(path, CONFLICT, f"{out} is already produced by {info.produced_by}"))
+            elif out not in self._g._node and info is None and node_kind(out) == "asset":
+                problems.append(Problem(path, NOT_FOUND, f"unknown output asset {out}: register it with the run"))
 
     def _is_new_version(self, asset_id: str, info: AssetInfo | None, run_id: str) -> bool:
         """A run may derive an asset again: its output is then a newer version, produced by it.
@@ -281,13 +338,75 @@ class LineageGraph:
         for out in outputs:
             producer = self.producer_of(out)
             if producer is not None and producer != run_id:
-                unlink(self._g, producer, out)
+                self._unlink(producer, out)
+                self._retire_if_done(producer)
 
-    def _check_acyclic(self, run: Run, inputs: Sequence[InputRef], outputs: Sequence[str]) -> None:
+    def _supersede(self, run: Run) -> None:
+        """Among ``run`` and the runs of its job over the same input assets, every run recorded
+        before the latest COMPLETED one is replaced (``lineage.bulk`` applies the same rule)."""
+        if not run.inputs:
+            return
+        ids = {ref.asset_id for ref in run.inputs}
+        group = [run]
+        succ = self._g._succ
+        # every run of the group reads each input: walk the one with the fewest readers
+        fewest = min(ids, key=lambda a: len(succ.get(a, ())))
+        for rid in succ.get(fewest, ()):
+            if rid == run.id or not rid.startswith(RUN_PREFIX):
+                continue
+            if self._job_key_of(rid) != run.job_key or {a for a, _ in self.run_inputs(rid)} != ids:
+                continue
+            other = self.get_run(rid)
+            if other is not None:
+                group.append(other)
+        self._replace_before_latest(group)
+
+    def _supersede_all(self, runs: Sequence[Run]) -> None:
+        """``_supersede`` for many runs at once, in one pass over them."""
+        groups: dict[tuple[tuple[str, str], frozenset[str]], list[Run]] = {}
+        for run in runs:
+            if run.inputs:
+                key = (run.job_key, frozenset(ref.asset_id for ref in run.inputs))
+                groups.setdefault(key, []).append(run)
+        for group in groups.values():
+            if len(group) > 1:
+                self._replace_before_latest(group)
+
+    def _replace_before_latest(self, group: Sequence[Run]) -> None:
+        done = [r.recorded_at for r in group if r.status == "COMPLETED"]
+        if not done:
+            return
+        latest = max(done)
+        for r in group:
+            if r.recorded_at < latest and r.id not in self._replaced:
+                self._replace(r.id)
+
+    def _job_key_of(self, run_id: str) -> tuple[str, str] | None:
+        r = self._runs.get(run_id)
+        if r is None:
+            return None
+        if type(r) is Run:
+            return r.job_key
+        return self._rt.job_key(r)  # type: ignore[union-attr, arg-type]
+
+    def _replace(self, run_id: str) -> None:
+        self._replaced.add(run_id)
+        for out in list(self._g._succ.get(run_id, ())):
+            if out.startswith(REPLACEABLE_PREFIXES):
+                self._unlink(run_id, out)
+        self._retire_if_done(run_id)
+
+    def _retire_if_done(self, run_id: str) -> None:
+        if self.is_retired(run_id):
+            self._mark(self._stale_job, run_id, False)
+            self._mark(self._stale_input, run_id, False)
+
+    def _check_acyclic(self, inputs: Sequence[InputRef], outputs: Sequence[str], problems: list[Problem]) -> None:
         input_ids = {ref.asset_id for ref in inputs}
-        for out in outputs:
+        for i, out in enumerate(outputs):
             if out in input_ids:
-                raise CycleError(f"run {run.id}: {out} is both an input and an output")
+                problems.append(Problem(f"outputs[{i}]", CYCLE, f"{out} is both an input and an output"))
+                return
         # Only an output already in the graph can have descendants, so only such an
         # output can close a loop. Walking up from the inputs stays small: ancestor
         # sets are bounded by pipeline depth, descendant sets are not.
@@ -300,7 +419,9 @@ class LineageGraph:
         while stack:
             node = stack.pop()
             if node in existing:
-                raise CycleError(f"run {run.id}: output {node} is an ancestor of its inputs")
+                problems.append(Problem(f"outputs[{list(outputs).index(node)}]", CYCLE,
+                                        f"output {node} is an ancestor of its inputs"))
+                return
             for p in pred[node]:
                 if p not in seen:
                     seen.add(p)
@@ -322,6 +443,7 @@ class LineageGraph:
             self._link(ref.asset_id, run.id)
         for out in run.outputs:
             self._link(run.id, out)
+        self._supersede(run)
         self._restale(run)
 
     def merge_update(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> Run:
@@ -334,21 +456,23 @@ class LineageGraph:
         old = self.get_run(run.id)
         if old is None:
             raise UnknownEntityError(f"unknown run {run.id}")
-        self._check_fields(run)
+        problems: list[Problem] = []
+        self._check_fields(run, problems)
         old_in = {ref.asset_id: ref for ref in old.inputs}
-        for ref in run.inputs:
+        for i, ref in enumerate(run.inputs):
             if ref.asset_id in old_in and old_in[ref.asset_id].version != ref.version:
-                raise InvalidRunError(
-                    f"run {run.id}: input {ref.asset_id} was recorded at version "
-                    f"{old_in[ref.asset_id].version}, not {ref.version}"
-                )
+                problems.append(Problem(f"inputs[{i}]", INVALID, f"input {ref.asset_id} was recorded at version "
+                                                                 f"{old_in[ref.asset_id].version}, not {ref.version}"))
         added_in = tuple(ref for ref in run.inputs if ref.asset_id not in old_in)
         old_out = set(old.outputs)
         added_out = tuple(o for o in dict.fromkeys(run.outputs) if o not in old_out)
         new = {a.id: a for a in new_assets}
-        self._check_inputs(run, added_in, new)
-        self._check_outputs(run, added_out, new)
-        self._check_acyclic(run, old.inputs + added_in, added_out)
+        self._check_inputs(added_in, new, problems)
+        self._check_outputs(run.id, added_out, new, problems)
+        if not problems:
+            self._check_acyclic(old.inputs + added_in, added_out, problems)
+        if problems:
+            raise run_error(run.id, problems)
         return dataclasses.replace(
             run,
             inputs=old.inputs + added_in,
@@ -375,6 +499,7 @@ class LineageGraph:
             self._link(ref.asset_id, merged.id)
         for out in merged.outputs[len(old.outputs) :]:
             self._link(merged.id, out)
+        self._supersede(merged)
         self._restale(merged)
 
     def check_outputs(self, run_id: str, output_ids: Sequence[str]) -> tuple[str, ...]:
@@ -384,8 +509,12 @@ class LineageGraph:
             raise UnknownEntityError(f"unknown run {run_id}")
         known = set(old.outputs)
         added = tuple(o for o in dict.fromkeys(output_ids) if o not in known)
-        self._check_outputs(old, added, {})
-        self._check_acyclic(old, old.inputs, added)
+        problems: list[Problem] = []
+        self._check_outputs(run_id, added, {}, problems)
+        if not problems:
+            self._check_acyclic(old.inputs, added, problems)
+        if problems:
+            raise run_error(run_id, problems)
         return added
 
     def add_outputs(self, run_id: str, output_ids: Sequence[str]) -> Run:
@@ -448,7 +577,7 @@ class LineageGraph:
     def _hold(self, run: Run) -> None:
         """Keep ``run`` as a record (it replaces a loaded row or an older record)."""
         prev = self._runs.get(run.id)
-        if prev is not None and type(prev) is not Run:
+        if isinstance(prev, int):
             self._superseded[prev] = True
         self._runs[run.id] = run
         self._job_records.setdefault(run.job_key, set()).add(run.id)
@@ -478,6 +607,7 @@ class LineageGraph:
         self._mark(self._stale_input, run_id, False)
 
     def _mark(self, stale: set[str], run_id: str, on: bool) -> None:
+        on = on and not self.is_retired(run_id)
         if on:
             stale.add(run_id)
         else:
@@ -504,25 +634,15 @@ class LineageGraph:
             self._index.touch(u)
             self._index.touch(v)
 
-    def _job_mismatch(self, rows: np.ndarray) -> np.ndarray:
-        """For loaded rows: is the row's job known and at another version than the row ran?"""
-        rt = self._rt
-        assert rt is not None
-        current = np.full(len(rt.job_keys), -3, dtype=np.int64)  # -3: unknown job
-        for j, key in enumerate(rt.job_keys):
-            job = self._jobs.get(key)
-            if job is not None:
-                current[j] = -1 if job.version is None else rt.jv_index.get(job.version, -2)
-        cur = current[rt.job_code[rows]]
-        return (cur != -3) & (cur != rt.jv_code[rows])
-
     def _restale_job(self, key: tuple[str, str]) -> None:
         rt = self._rt
         if rt is not None and key in rt.job_index:
             rows = np.flatnonzero((rt.job_code == rt.job_index[key]) & ~self._superseded)
             ids = np.array(rt.ids, dtype=object) if len(rows) > 64 else None
             pick = (lambda r: ids[r].tolist()) if ids is not None else (lambda r: [rt.ids[i] for i in r])
-            stale = rows[self._job_mismatch(rows)]
+            stale = rows[job_mismatch(rt, self._jobs, rows)]
+            if self._replaced:
+                    stale = stale[np.array([not self.is_retired(rt.ids[r]) for r in stale.tolist()], dtype=bool)]
             self._stale_job.difference_update(pick(rows))
             self._stale_job.update(pick(stale))
             if self._index is not None:

@@ -28,21 +28,16 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from lineage.errors import InvalidEventError
-from lineage.model import Job, Run
+from lineage.model import RUN_STATUSES, Job, Run
 
 SPEC_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 RUN_EVENT_SCHEMA_URL = SPEC_URL + "#/$defs/RunEvent"
 PRODUCER = "urn:mediagraph:lineage"
 FACET_SCHEMA = "urn:mediagraph:lineage:facets"
 
-EVENT_STATUS = {
-    "START": "RUNNING",
-    "RUNNING": "RUNNING",
-    "COMPLETE": "COMPLETED",
-    "FAIL": "FAILED",
-    "ABORT": "ABORTED",
-}
-STATUS_EVENT = {"RUNNING": "RUNNING", "COMPLETED": "COMPLETE", "FAILED": "FAIL", "ABORTED": "ABORT"}
+# The OpenLineage eventType of each run status (lineage.model.RUN_STATUSES, in its order), and back.
+STATUS_EVENT: dict[str, str] = dict(zip(RUN_STATUSES, ("RUNNING", "COMPLETE", "FAIL", "ABORT"), strict=True))
+EVENT_STATUS: dict[str, str] = {"START": RUN_STATUSES[0], **{e: s for s, e in STATUS_EVENT.items()}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""The lineage facade the GraphQL layer talks to: one graph, one store, one lock.
+"""The lineage facade: one graph, one store, one lock. Every caller outside ``lineage/``
+asks this service (queries, writes, sizes) and never touches the graph itself.
 
 Writes are validated against the graph before anything is written, then written
 to the store (runs row last), then applied to the graph. ``refresh`` notices
@@ -16,13 +17,13 @@ import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lineage.columns import AssetTable, assets_table
+from lineage import history, staleness, traversal
 from lineage.errors import UnknownEntityError
 from lineage.graph import LineageGraph
 from lineage.model import AssetInfo, InputRef, Job, Run
@@ -39,23 +40,19 @@ class Lineage:
         store: LineageStore,
         assets: Callable[[], Iterable[AssetInfo] | pa.Table],
         *,
-        assets_version: Callable[[], object] | None = None,
         compact_every: int = 200,
     ) -> None:
         """``assets`` lists every asset's current info (read on every rebuild), as
-        AssetInfo records or, faster, an Arrow table with their fields;
-        ``assets_version``, when given, makes ``refresh`` also notice assets that
-        another process wrote (e.g. the assets table's Lance version)."""
+        AssetInfo records or, faster, an Arrow table with their fields. Assets another
+        process writes reach the graph through ``upsert_assets``."""
         self._store = store
         self._assets = assets
-        self._assets_version = assets_version
         self._compact_every = compact_every
         self._writes = 0
         self._lock = threading.RLock()
         self._seen: dict[str, int] = {}
-        self._seen_assets: object = None
         self._graph = LineageGraph()
-        self._marks: Marks | None = None  # None: the store cannot read rows since a mark
+        self._marks: Marks = {}
         self._pending: dict[str, list[pa.Table]] = {"run_inputs": [], "run_outputs": []}
         self.rebuilds = 0
         self.rebuild()
@@ -67,7 +64,6 @@ class Lineage:
             # Versions are read before loading: a commit that lands during the load
             # leaves them behind, and the next refresh reads it.
             seen = dict(self._store.table_versions())
-            seen_assets = self._assets_version() if self._assets_version else None
             self._graph = LineageGraph()  # let the old graph go before building the new
             gc.collect()  # ... and collect it now, while there is little else to scan
             self.rebuilds += 1
@@ -75,25 +71,18 @@ class Lineage:
             try:
                 # Building allocates millions of containers; with the collector on,
                 # each of its generation-2 passes rescans all of them (~2x load time).
-                load_tables = getattr(self._store, "load_tables", None)
-                if load_tables is None:
-                    jobs, runs = self._store.load()
-                    self._graph = LineageGraph(jobs, runs, self._assets())
-                    self._marks = None
-                    del jobs, runs
-                else:
-                    snap = load_tables()
-                    unseen: list[Any] = []
-                    self._graph = LineageGraph.from_tables(
-                        snap.jobs, snap.runs, snap.inputs, snap.outputs, self._assets(), unseen
-                    )
-                    # Edges of runs not visible yet: their runs row may come later.
-                    self._pending = {
-                        "run_inputs": [snap.inputs.take(unseen[0])],
-                        "run_outputs": [snap.outputs.take(unseen[1])],
-                    }
-                    self._marks = dict(snap.marks)
-                    del snap, unseen
+                snap = self._store.load_tables()
+                unseen: list[Any] = []
+                self._graph = LineageGraph.from_tables(
+                    snap.jobs, snap.runs, snap.inputs, snap.outputs, self._assets(), unseen
+                )
+                # Edges of runs not visible yet: their runs row may come later.
+                self._pending = {
+                    "run_inputs": [snap.inputs.take(unseen[0])],
+                    "run_outputs": [snap.outputs.take(unseen[1])],
+                }
+                self._marks = dict(snap.marks)
+                del snap, unseen
             finally:
                 gc.enable()
             pa.default_memory_pool().release_unused()
@@ -102,30 +91,22 @@ class Lineage:
             # cycles worth collecting, and a full pass over it would stall a request.
             gc.freeze()
             self._seen = seen
-            self._seen_assets = seen_assets
 
     def refresh(self) -> bool:
         """Catch up with what another process wrote; True when something moved. Cheap
         when nothing did (one version check per table)."""
         with self._lock:
             current = dict(self._store.table_versions())
-            assets_now = self._assets_version() if self._assets_version else None
-            if current == self._seen and assets_now == self._seen_assets:
+            if current == self._seen:
                 return False
-            if assets_now != self._seen_assets:
-                # Assets first: a run read below may produce a new version of one.
-                self._graph.upsert_assets(_changed(self._graph, self._assets()))
-                self._seen_assets = assets_now
-            if current != self._seen and not self._catch_up(current):
+            if not self._catch_up(current):
                 self.rebuild()
             return True
 
     def _catch_up(self, current: dict[str, int]) -> bool:
         """Apply the rows committed since the marks; False when only a rebuild can."""
         marks = self._marks
-        if marks is None:
-            return False
-        store: Any = self._store
+        store = self._store
         g = self._graph
         moved = {t for t, v in current.items() if self._seen.get(t) != v}
         reads: dict[str, pa.Table] = {}
@@ -189,14 +170,117 @@ class Lineage:
 
     @contextmanager
     def read(self) -> Iterator[LineageGraph]:
-        """Hold the lock while running pure queries on the graph."""
+        """Hold the lock while running pure queries on the graph (lineage's own tests and bench)."""
         with self._lock:
             yield self._graph
 
     @property
     def graph(self) -> LineageGraph:
-        """The current graph, for callers that hold ``read()`` or run single-threaded."""
+        """The current graph, for lineage's own tests and benchmarks; everyone else asks the service."""
         return self._graph
+
+    # -- queries ---------------------------------------------------------------
+
+    def __contains__(self, node_id: object) -> bool:
+        with self._lock:
+            return node_id in self._graph
+
+    def size(self) -> dict[str, int]:
+        """Nodes, edges, runs and assets in the graph (for metrics)."""
+        with self._lock:
+            g = self._graph
+            return {"nodes": g.node_count, "edges": g.edge_count, "runs": g.run_count, "assets": g.asset_count}
+
+    def get_run(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._graph.get_run(run_id)
+
+    def run_for_external_id(self, external_run_id: str) -> Run | None:
+        with self._lock:
+            return self._graph.run_for_external_id(external_run_id)
+
+    def runs_for_key(self, idempotency_key: str) -> list[Run]:
+        with self._lock:
+            return self._graph.runs_for_key(idempotency_key)
+
+    def runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._graph.runs())
+
+    def get_job(self, namespace: str, name: str) -> Job | None:
+        with self._lock:
+            return self._graph.get_job(namespace, name)
+
+    def jobs(self) -> list[Job]:
+        """Every job, sorted by (namespace, name)."""
+        with self._lock:
+            return self._graph.jobs()
+
+    def derivatives(self, asset_id: str) -> list[str]:
+        """The assets made directly from ``asset_id`` (by the runs that read it), sorted."""
+        with self._lock:
+            g = self._graph
+            out: set[str] = set()
+            for run_id in g.consumers_of(asset_id):
+                out.update(o for o in g.digraph.successors(run_id) if o.startswith("asset_"))
+            return sorted(out)
+
+    def traverse(self, root: str, direction: traversal.Direction, max_depth: int, limit: int,
+                 limits: traversal.Limits, as_of: datetime | None = None,
+                 untouched: AssetInfo | None = None) -> traversal.Traversal:
+        """``untouched``: the info of ``root`` when it is an asset no run has touched (its lineage is itself)."""
+        with self._lock:
+            graph = self._at(as_of)
+            if root not in graph and untouched is not None:
+                graph = LineageGraph(assets=[untouched])
+            return traversal.traverse(graph, root, direction, max_depth, limit, limits)
+
+    def provenance(self, asset_id: str, as_of: datetime | None = None) -> tuple[list[traversal.Step], list[str]]:
+        """The recipe of ``asset_id`` and its delivered sources; empty for a node lineage does not hold."""
+        with self._lock:
+            graph = self._at(as_of)
+            if asset_id not in graph:
+                return [], []
+            return traversal.provenance(graph, asset_id), traversal.sources(graph, asset_id)
+
+    def impact(self, asset_id: str) -> list[str]:
+        with self._lock:
+            g = self._graph
+            return [a.id for a in traversal.impact(g, asset_id)] if asset_id in g else []
+
+    def impact_groups(self, asset_id: str) -> list[tuple[str, str, list[str]]]:
+        """(title id, role, asset ids) per group of the assets downstream of ``asset_id``."""
+        with self._lock:
+            g = self._graph
+            if asset_id not in g:
+                return []
+            return [(x.title_id, x.role, [a.id for a in x.assets]) for x in traversal.impact_groups(g, asset_id)]
+
+    def is_stale(self, node_id: str) -> bool:
+        """False for a node lineage does not hold."""
+        with self._lock:
+            return node_id in self._graph and staleness.is_stale(self._graph, node_id)
+
+    def stale_reasons(self, node_id: str) -> list[str]:
+        with self._lock:
+            return staleness.stale_reasons(self._graph, node_id) if node_id in self._graph else []
+
+    def stale_assets(self, root: str | None = None) -> list[tuple[str, list[str]]]:
+        """(asset id, reasons) of every stale asset, or of those at and below ``root``."""
+        with self._lock:
+            g = self._graph
+            return [(a, staleness.stale_reasons(g, a)) for a in staleness.stale_assets(g, root)
+                    if a.startswith("asset_")]
+
+    def recompute_plan(self, node_ids: Sequence[str] | None = None) -> list[str]:
+        """The runs to redo, in topological order; ``node_ids`` lineage does not hold are skipped."""
+        with self._lock:
+            g = self._graph
+            ids = None if node_ids is None else [n for n in node_ids if n in g]
+            return staleness.recompute_plan(g, ids)
+
+    def _at(self, as_of: datetime | None) -> LineageGraph:
+        return self._graph if as_of is None else history.as_of(self._graph, as_of)
 
     def _committed(self, versions: Versions) -> None:
         # Our own commit moves a table by exactly one version. Anything else means
@@ -211,20 +295,23 @@ class Lineage:
                 if self._seen.get(table) == before:
                     self._seen[table] = after
                     # Compaction rewrote every row into new fragments: nothing new to read.
-                    if self._marks is not None and table in self._marks and after != before:
-                        self._marks[table] = self._store.fragment_mark(table)  # type: ignore[attr-defined]
+                    if table in self._marks and after != before:
+                        self._marks[table] = self._store.fragment_mark(table)
 
     # -- writes ----------------------------------------------------------------
 
     def check_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> None:
-        """Validate a run before the caller writes its asset rows."""
+        """Raise if ``run`` could not be recorded; writes nothing."""
         with self._lock:
             self._graph.check_run(run, new_assets)
 
     def commit_run(
-        self, run: Run, job: Job | None = None, new_assets: Sequence[AssetInfo] = ()
+        self, run: Run, job: Job | None = None, new_assets: Sequence[AssetInfo] = (),
+        before_write: Callable[[], None] | None = None,
     ) -> Run:
-        """Record a validated run. ``job`` defaults to the run's job at the version it ran.
+        """Validate and record a run. ``job`` defaults to the run's job at the version it ran;
+        ``before_write`` runs once the run is valid and before anything of it is written (the
+        caller writes the rows of ``new_assets`` there).
 
         A run whose idempotency key is already recorded returns the first run and
         writes nothing.
@@ -235,19 +322,26 @@ class Lineage:
                 if previous:
                     return previous[0]
             self._graph.check_run(run, new_assets)
+            if before_write is not None:
+                before_write()
             job = job or Job(run.namespace, run.job_name, run.job_version)
             self._committed(self._store.write_run(run, job))
             self._graph.upsert_job(job)
-            self._graph.add_run(run, new_assets)
+            self._graph.apply_run(run, new_assets)
             return run
 
-    def update_run(self, run: Run, new_assets: Sequence[AssetInfo] = ()) -> Run:
-        """A later state of an existing run; returns the merged run as stored."""
+    def update_run(self, run: Run, new_assets: Sequence[AssetInfo] = (),
+                   before_write: Callable[[], None] | None = None) -> Run:
+        """A later state of an existing run, validated and merged (see ``LineageGraph.merge_update``);
+        returns the merged run as stored. ``before_write`` as for ``commit_run``."""
         with self._lock:
             previous = self._graph.get_run(run.id)
             merged = self._graph.merge_update(run, new_assets)
+            if before_write is not None:
+                before_write()
             self._committed(self._store.update_run(merged, previous))
-            return self._graph.update_run(merged, new_assets)
+            self._graph.apply_update(merged, new_assets)
+            return merged
 
     def add_outputs(self, run_id: str, output_ids: Sequence[str]) -> Run:
         """Attach segments, annotations or embeddings to the run that produced them."""
@@ -302,14 +396,3 @@ def _rows_of(read: pa.Table | None, pending: list[pa.Table], left: dict[str, Any
         return pa.table({"run_id": pa.array([], pa.string())})
     both = pa.concat_tables(parts)
     return both.filter(pc.is_in(both["run_id"], value_set=pa.array(list(left), pa.string())))
-
-
-def _changed(graph: LineageGraph, infos: Iterable[AssetInfo] | pa.Table) -> Iterator[AssetInfo]:
-    """The infos that differ from what the graph holds."""
-    if isinstance(infos, pa.Table):
-        t = assets_table(infos)
-        table = AssetTable(t["id"].to_pylist(), t, t["produced_by"].to_pylist())
-        infos = (table.asset(i) for i in range(t.num_rows))
-    for info in infos:
-        if graph.asset(info.id) != info:
-            yield info

@@ -6,6 +6,13 @@ when it is directly stale or any of its inputs is stale; an output (asset,
 segment, annotation, embedding) is stale when its producing run is. Delivered
 assets (no producer) are never stale.
 
+A run is *replaced* by a later COMPLETED run of the same job over the same input
+assets (any versions): the later run made its segments, annotations and embeddings
+again, and its assets moved on to newer versions as they were derived again. A
+replaced run that produces nothing any more has nothing to recompute, so it is
+never stale: after a full re-derive, ``stale_assets``, ``stale_runs`` and
+``recompute_plan`` are all empty, in a graph rebuilt from the store too.
+
 The graph keeps the set of directly stale runs current on every write, so a node
 is stale exactly when a run at or above it is in that set: a question about one
 node walks up its (short) ancestry, and a question about a subtree walks the
@@ -71,6 +78,8 @@ def _up(graph: LineageGraph, start: Iterable[str]) -> set[str]:
 
 def _node_stale(graph: LineageGraph, node_id: str) -> bool:
     if not graph._stale_job and not graph._stale_input:
+        return False
+    if graph.is_retired(node_id):
         return False
     above = _up(graph, [node_id])
     above.add(node_id)
@@ -174,19 +183,20 @@ def _all_stale(graph: LineageGraph) -> set[str]:
     return _below(graph.digraph._succ, seeds) if seeds else set()
 
 
-def _runs_of(nodes: set[str]) -> list[str]:
-    return sorted(n for n in nodes if n.startswith(RUN_PREFIX))
+def _runs_of(graph: LineageGraph, nodes: Iterable[str]) -> list[str]:
+    """The runs among ``nodes`` with something to recompute, sorted."""
+    return sorted(n for n in nodes if n.startswith(RUN_PREFIX) and not graph.is_retired(n))
 
 
 def stale_runs(graph: LineageGraph, root: str | None = None) -> list[str]:
     """Every stale run (or those downstream of ``root``), sorted."""
     if root is None:
-        return _runs_of(_all_stale(graph))
+        return _runs_of(graph, _all_stale(graph))
     _require(graph, root)
     ix = graph._index
     if ix is not None:
-        return [n for n in ix.ids(ix.sort(_stale_under_indexed(graph, root))) if n.startswith(RUN_PREFIX)]
-    return _runs_of(_stale_under(graph, root))
+        return _runs_of(graph, ix.ids(_stale_under_indexed(graph, root)))
+    return _runs_of(graph, _stale_under(graph, root))
 
 
 def stale_assets(graph: LineageGraph, root: str | None = None) -> list[str]:
@@ -215,7 +225,7 @@ def recompute_plan(graph: LineageGraph, asset_ids: Iterable[str] | None = None) 
     depend on. Without: every stale run in the graph.
     """
     if asset_ids is None:
-        return _topological(graph, _runs_of(_all_stale(graph)))
+        return _topological(graph, _runs_of(graph, _all_stale(graph)))
     succ = graph.digraph._succ
     plan: set[str] = set()
     for aid in asset_ids:
@@ -228,5 +238,5 @@ def recompute_plan(graph: LineageGraph, asset_ids: Iterable[str] | None = None) 
         seeds = _stale_seeds(graph, above)
         if seeds:
             # the stale part of rid's ancestry: what lies below a directly stale run
-            plan.update(n for n in _below(succ, seeds, above) if n.startswith(RUN_PREFIX))
-    return _topological(graph, plan)
+            plan.update(_runs_of(graph, _below(succ, seeds, above)))
+    return _topological(graph, sorted(plan))

@@ -83,7 +83,9 @@ def traverse(
         raise LimitExceededError(f"unknown direction {direction!r}")
     _require(graph, root)
     if graph._index is None:
-        found = _traverse_python(graph, root, direction, max_depth, limit)
+        unbounded = _traverse_python(graph, root, direction, max_depth, limit)
+        assert unbounded is not None  # without a budget the walk always finishes
+        return unbounded
     else:
         # Small answers (an upstream walk, mostly) are quicker in Python than the
         # index's fixed per-level cost; past a few thousand nodes the index wins.

@@ -64,8 +64,7 @@ async def get_run(request: Request) -> JSONResponse:
         return _unavailable()
     run_id = request.path_params["run_id"]
     await run_sync(lineage.refresh)
-    graph = lineage.service.graph
-    run = graph.get_run(run_id) or graph.run_for_external_id(run_id)
+    run = lineage.get_run(run_id) or lineage.run_for_external_id(run_id)
     if run is None:
         return _error(HTTPError(f"unknown run {run_id}", 404, "NOT_FOUND"))
     ids = [ref.asset_id for ref in run.inputs] + [o for o in run.outputs if o.startswith("asset_")]

@@ -167,9 +167,7 @@ class LakeGauges(Collector):
         if lineage is None:
             return
         try:
-            graph = lineage.graph() if callable(getattr(lineage, "graph", None)) else lineage.graph
-            sizes = {"nodes": graph.node_count, "edges": graph.edge_count, "runs": graph.run_count,
-                     "assets": graph.asset_count}
+            sizes = lineage.size()
         except Exception:  # noqa: BLE001 - lineage's shape may change under us; report what we can
             log.debug("lineage size unavailable", exc_info=True)
             return

@@ -9,7 +9,7 @@ half-visible; ``sweep`` deletes such orphans.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -17,17 +17,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lineage.errors import InvalidEventError, UnknownEntityError
-from lineage.graph import LineageGraph
-from lineage.history import as_of as history_as_of
-from lineage.model import STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.errors import InvalidEventError, LineageError, Problem, UnknownEntityError
+from lineage.model import FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
 from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
 from lineage.service import Lineage
-from lineage.staleness import is_stale, recompute_plan, stale_assets, stale_reasons
 from lineage.store import LanceLineageStore
-from lineage.traversal import Limits, impact, impact_groups, provenance, sources, traverse
+from lineage.traversal import Limits, Step, Traversal
 
-from graph_api.errors import InvalidArgument
+from graph_api.errors import InvalidArgument, MediaGraphError
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
 from graph_api.lake.validate import Problems
@@ -45,7 +42,6 @@ def info_from_row(row: dict[str, Any]) -> AssetInfo:
 @dataclass(frozen=True)
 class RecordedRun:
     run: Run
-    replayed: bool  # true when an idempotency key returned an earlier run
 
 
 class LakeLineage:
@@ -81,13 +77,13 @@ class LakeLineage:
         return pc.unique(ids.combine_chunks() if ids.num_chunks else pa.array([], pa.string()))
 
     def _ensure_in_graph(self, rows: Iterable[dict[str, Any]]) -> None:
-        missing = [r for r in rows if r["id"] not in self.service.graph]
+        missing = [r for r in rows if r["id"] not in self.service]
         if missing:
             self.service.upsert_assets(info_from_row(r) for r in missing)
 
     def _known(self, node_id: str) -> bool:
         """A node id lineage may answer for: in the graph, or a visible asset no run has touched."""
-        return node_id in self.service.graph or (node_id.startswith("asset_") and
+        return node_id in self.service or (node_id.startswith("asset_") and
                                                  self.lake.assets.get(node_id) is not None)
 
     def refresh(self) -> None:
@@ -117,28 +113,34 @@ class LakeLineage:
 
     # --- reads ----------------------------------------------------------------------
     def run_exists(self, run_id: str) -> bool:
-        return self.service.graph.get_run(run_id) is not None
+        return self.service.get_run(run_id) is not None
 
     def get_run(self, run_id: str) -> Run | None:
-        return self.service.graph.get_run(run_id)
+        return self.service.get_run(run_id)
+
+    def run_for_external_id(self, external_run_id: str) -> Run | None:
+        return self.service.run_for_external_id(external_run_id)
 
     def job(self, namespace: str, name: str) -> Job | None:
-        return self.service.graph.get_job(namespace, name)
+        return self.service.get_job(namespace, name)
+
+    def jobs(self) -> list[Job]:
+        return self.service.jobs()
+
+    def runs(self) -> list[Run]:
+        return self.service.runs()
 
     def derivatives(self, asset_id: str) -> list[str]:
-        with self.service.read() as graph:
-            if asset_id not in graph:
-                return []
-            g = graph.digraph
-            out: set[str] = set()
-            for run_id in g.successors(asset_id):
-                out.update(o for o in g.successors(run_id) if o.startswith("asset_"))
-            return sorted(out)
+        return self.service.derivatives(asset_id)
 
-    def is_stale(self, asset_id: str) -> bool:
+    def is_stale(self, node_id: str) -> bool:
+        return self.service.is_stale(node_id)
 
-        with self.service.read() as graph:
-            return asset_id in graph and is_stale(graph, asset_id)
+    def stale_reasons(self, node_id: str) -> list[str]:
+        return self.service.stale_reasons(node_id)
+
+    def size(self) -> dict[str, int]:
+        return self.service.size()
 
     # --- writes ---------------------------------------------------------------------
     def record_run(self, spec: dict[str, Any]) -> RecordedRun:
@@ -147,51 +149,56 @@ class LakeLineage:
         with lake.write_lock:
             key = spec.get("idempotency_key")
             if key:
-                earlier = self.service.graph.runs_for_key(key)
+                earlier = self.service.runs_for_key(key)
                 if earlier:
-                    return RecordedRun(earlier[0], True)
-            problems = Problems("recordRun", lake.max_batch)
+                    return RecordedRun(earlier[0])
             job = spec.get("job") or {}
-            for field in ("namespace", "name"):
-                if not isinstance(job.get(field), str) or not job[field].strip():
-                    problems.add(None, f"job.{field}", f"job.{field} is required")
-            status = spec.get("status") or "COMPLETED"
-            if status not in STATUSES:
-                problems.add(None, "status", f"unknown status {status!r}")
-            started, ended = spec.get("started_at"), spec.get("ended_at")
-            if started and ended and _utc(ended) < _utc(started):
-                problems.add(None, "ended_at", f"endedAt {ended.isoformat()} is before startedAt {started.isoformat()}")
             input_ids = list(spec.get("inputs") or [])
-            if len(set(input_ids)) != len(input_ids):
-                problems.add(None, "inputs", "an input is listed twice")
             found = lake.assets.get_many(input_ids)
-            for i, asset_id in enumerate(input_ids):
-                if asset_id not in found:
-                    problems.add(i, "inputs", f"unknown input asset {asset_id!r}", "NOT_FOUND")
-            problems.raise_if_any()
             self._ensure_in_graph(found.values())
             run_id = new_run_id()
             outputs = list(spec.get("outputs") or [])
-            prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+            # What only the lake can tell (inputs it does not hold, output rows it refuses) is
+            # reported with lineage's problems of the run, in one error.
+            lake_problems: list[dict[str, Any]] = [
+                {"index": i, "field": "inputs", "message": f"unknown input asset {a!r}", "code": "NOT_FOUND"}
+                for i, a in enumerate(input_ids) if a not in found]
+            prepared = None
+            try:
+                prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+            except MediaGraphError as exc:
+                if not exc.details.get("problems"):
+                    raise
+                lake_problems += exc.details["problems"]
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
-            now = datetime.now(timezone.utc)
             run = Run(
-                id=run_id, namespace=job["namespace"].strip(), job_name=job["name"].strip(),
-                job_version=job.get("version"), status=status, parameters=spec.get("parameters"),
-                started_at=_utc(started), ended_at=_utc(ended), recorded_at=now,
-                inputs=tuple(InputRef(a, found[a]["version"]) for a in input_ids),
+                id=run_id, namespace=_text(job.get("namespace")), job_name=_text(job.get("name")),
+                job_version=job.get("version"), status=spec.get("status") or "COMPLETED",
+                parameters=spec.get("parameters"), started_at=_utc(spec.get("started_at")),
+                ended_at=_utc(spec.get("ended_at")), recorded_at=datetime.now(timezone.utc),
+                # an unknown input has no version: lineage reports it as unknown
+                inputs=tuple(InputRef(a, found[a]["version"] if a in found else 1) for a in input_ids),
                 outputs=tuple(a.id for a in new_assets), idempotency_key=key,
             )
-            self.service.check_run(run, new_assets)
-            if prepared is not None:
-                lake.assets.write(prepared)
             current = self.job(run.namespace, run.job_name)
             job_row = Job(run.namespace, run.job_name, run.job_version if run.job_version is not None
                           else (current.version if current else None))
-            self.service.commit_run(run, job_row, new_assets)
+
+            def write() -> None:
+                if lake_problems:
+                    _refuse([], lake_problems, lake.max_batch)
+                if prepared is not None:
+                    lake.assets.write(prepared)
+
+            try:
+                self.service.commit_run(run, job_row, new_assets, before_write=write)
+            except LineageError as exc:
+                if not exc.problems or any(p.code not in PROBLEM_CODES for p in exc.problems):
+                    raise  # a cycle keeps its own code
+                _refuse(exc.problems, lake_problems, lake.max_batch)
             if prepared is not None:
                 self.note_assets(prepared.results)
-            return RecordedRun(run, False)
+            return RecordedRun(run)
 
     def finish_run(self, run_id: str, status: str, outputs: Sequence[dict[str, Any]] = (),
                    ended_at: datetime | None = None, parameters: dict[str, Any] | None = None) -> Run:
@@ -205,8 +212,9 @@ class LakeLineage:
             run = self.get_run(run_id)
             if run is None:
                 raise UnknownEntityError(f"unknown run {run_id}")
-            if status not in STATUSES:
-                raise InvalidArgument(f"unknown status {status!r}")
+            if status not in FINAL_STATUSES:
+                raise InvalidArgument(f"a run ends {', '.join(s for s in RUN_STATUSES if s in FINAL_STATUSES)}, "
+                                      f"not {status!r}")
             outputs = list(outputs)
             prepared = lake.assets.prepare(outputs, produced_by=run_id, what=f"run {run_id}") if outputs else None
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
@@ -218,10 +226,7 @@ class LakeLineage:
                 outputs=run.outputs + tuple(a.id for a in new_assets if a.id not in run.outputs),
                 idempotency_key=run.idempotency_key, external_run_id=run.external_run_id,
             )
-            self.service.graph.merge_update(finished, new_assets)
-            if prepared is not None:
-                lake.assets.write(prepared)
-            finished = self.service.update_run(finished, new_assets)
+            finished = self.service.update_run(finished, new_assets, before_write=_writer(lake, prepared))
             if prepared is not None:
                 self.note_assets(prepared.results)
             return finished
@@ -242,7 +247,7 @@ class LakeLineage:
         with lake.write_lock:
             inputs = self._assets_by_uri(event.inputs, must_exist=True)
             self._ensure_in_graph(inputs.values())
-            existing = self.service.graph.run_for_external_id(event.run_id)
+            existing = self.service.run_for_external_id(event.run_id)
             outputs = self._assets_by_uri(event.outputs, must_exist=False)
             run_id = existing.id if existing else new_run_id()
             title_id = self._title_for(event, inputs, existing)
@@ -253,11 +258,11 @@ class LakeLineage:
             output_ids = [outputs[d.uri]["id"] if d.uri in outputs else None for d in event.outputs]
             fresh = iter(a.id for a in new_assets)
             output_ids = [o or next(fresh) for o in output_ids]
-            status = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED",
-                      "ABORT": "ABORTED"}.get(event.event_type, existing.status if existing else "RUNNING")
+            # OTHER (metadata only) keeps the status the run has
+            status = event.status or (existing.status if existing else RUN_STATUSES[0])
             started = existing.started_at if existing and existing.started_at else (
-                event.event_time if event.event_type in ("START", "RUNNING") else None)
-            ended = event.event_time if status in ("COMPLETED", "FAILED", "ABORTED") else None
+                event.event_time if event.status == RUN_STATUSES[0] else None)
+            ended = event.event_time if status in FINAL_STATUSES else None
             run = Run(
                 id=run_id, namespace=event.job_namespace, job_name=event.job_name,
                 job_version=event.job_version or (existing.job_version if existing else None), status=status,
@@ -267,16 +272,11 @@ class LakeLineage:
                 inputs=tuple(InputRef(r["id"], r["version"]) for r in inputs.values()),
                 outputs=tuple(output_ids), external_run_id=event.run_id,
             )
+            write = _writer(lake, prepared)
             if existing:
-                self.service.graph.merge_update(run, new_assets)
+                run = self.service.update_run(run, new_assets, before_write=write)
             else:
-                self.service.check_run(run, new_assets)
-            if prepared is not None:
-                lake.assets.write(prepared)
-            if existing:
-                run = self.service.update_run(run, new_assets)
-            else:
-                run = self.service.commit_run(run, None, new_assets)
+                run = self.service.commit_run(run, None, new_assets, before_write=write)
             if prepared is not None:
                 self.note_assets(prepared.results)
             return run
@@ -321,59 +321,38 @@ class LakeLineage:
         return {"title_id": title_id, "media_type": media_type, "role": facet.get("role") or "derived",
                 "uri": dataset.uri, "checksum": facet.get("checksum"), "size_bytes": facet.get("sizeBytes")}
 
-    # --- queries: pure lineage functions under the read lock ---------------------------------
-    def _graph_for(self, as_of: datetime | None) -> Any:
-
-        return self.service.graph if as_of is None else history_as_of(self.service.graph, as_of)
-
+    # --- queries: the lineage service answers, under its lock ---------------------------------
     def traverse(self, root: str, direction: str, max_depth: int, limit: int,
-                  as_of: datetime | None = None) -> Any:
+                 as_of: datetime | None = None) -> Traversal:
+        untouched = None
+        if root not in self.service and self._known(root):
+            # an asset no run has touched: its lineage is itself (bounds are still checked)
+            row = self.lake.assets.get(root)
+            untouched = info_from_row(row) if row else None
+        return self.service.traverse(root, direction, max_depth, limit,  # type: ignore[arg-type]
+                                     self.limits, as_of, untouched)
 
-        with self.service.read():
-            graph = self._graph_for(as_of)
-            if root not in graph and self._known(root):
-                # an asset no run has touched: its lineage is itself (bounds are still checked)
-                row = self.lake.assets.get(root)
-                graph = LineageGraph(assets=[info_from_row(row)]) if row else graph
-            return traverse(graph, root, direction, max_depth, limit, self.limits)
-
-    def provenance(self, asset_id: str, as_of: datetime | None = None) -> tuple[list[Any], list[str]]:
-
-        with self.service.read():
-            graph = self._graph_for(as_of)
-            if asset_id not in graph:
-                return [], []
-            return provenance(graph, asset_id), sources(graph, asset_id)
+    def provenance(self, asset_id: str, as_of: datetime | None = None) -> tuple[list[Step], list[str]]:
+        return self.service.provenance(asset_id, as_of)
 
     def impact(self, asset_id: str) -> list[str]:
-
-        with self.service.read() as graph:
-            return [a.id for a in impact(graph, asset_id)] if asset_id in graph else []
+        return self.service.impact(asset_id)
 
     def impact_groups(self, asset_id: str) -> list[tuple[str, str, list[str]]]:
-
-        with self.service.read() as graph:
-            if asset_id not in graph:
-                return []
-            return [(g.title_id, g.role, [a.id for a in g.assets]) for g in impact_groups(graph, asset_id)]
+        return self.service.impact_groups(asset_id)
 
     def stale_assets(self, root: str | None = None) -> list[tuple[str, list[str]]]:
-
-        with self.service.read() as graph:
-            if root is not None and root not in graph:
-                if self._known(root):
-                    return []
-                raise UnknownEntityError(f"unknown lineage node {root}")
-            return [(a, stale_reasons(graph, a)) for a in stale_assets(graph, root) if a.startswith("asset_")]
+        if root is not None and root not in self.service:
+            if self._known(root):
+                return []
+            raise UnknownEntityError(f"unknown lineage node {root}")
+        return self.service.stale_assets(root)
 
     def recompute_plan(self, asset_ids: Sequence[str] | None = None) -> list[str]:
-
-        with self.service.read() as graph:
-            for a in asset_ids or []:
-                if not self._known(a):
-                    raise UnknownEntityError(f"unknown asset {a}")
-            ids = None if asset_ids is None else [a for a in asset_ids if a in graph]
-            return recompute_plan(graph, ids)
+        for a in asset_ids or []:
+            if not self._known(a):
+                raise UnknownEntityError(f"unknown asset {a}")
+        return self.service.recompute_plan(asset_ids)
 
     # --- maintenance --------------------------------------------------------------------
     def sweep(self, older_than: timedelta = timedelta(minutes=10)) -> dict[str, int]:
@@ -386,6 +365,32 @@ class LakeLineage:
         if orphans:
             self.lake.delete("assets", " OR ".join(f"(id = {sql.literal(i)} AND version = {v})" for i, v in orphans))
         return {"run_edges": edges, "assets": len(orphans)}
+
+
+# codes a batch's extensions.problems can carry (graph_api.lake.validate)
+PROBLEM_CODES = frozenset({"INVALID_ARGUMENT", "NOT_FOUND", "CONFLICT"})
+
+
+def _refuse(problems: Sequence[Problem], more: Sequence[dict[str, Any]], max_batch: int | None) -> None:
+    """Raise lineage's problems of a recordRun (and the lake's, of its outputs) as one batch error."""
+    batch = Problems("recordRun", max_batch)
+    for p in problems:
+        field, _, index = p.path.partition("[")
+        batch.add(int(index.rstrip("]")) if index else None, field, p.message, p.code)
+    seen = {(p["index"], p["field"], p["code"]) for p in batch.items}
+    batch.items.extend(p for p in more if (p["index"], p["field"], p["code"]) not in seen)
+    batch.raise_if_any()
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _writer(lake: Lake, prepared: Any) -> Callable[[], None] | None:
+    """Writes a run's new asset rows once lineage has found the run valid (they name the run)."""
+    if prepared is None:
+        return None
+    return lambda: lake.assets.write(prepared)
 
 
 def _utc(value: datetime | None) -> datetime | None:

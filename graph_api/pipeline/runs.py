@@ -65,9 +65,8 @@ class RunIndex:
 
     def __init__(self, ctx: Context) -> None:
         self._latest: dict[tuple[str, str], Run] = {}
-        with ctx.lineage.service.read() as graph:
-            for run in graph.runs():
-                self.note(run)
+        for run in ctx.lineage.runs():
+            self.note(run)
 
     def note(self, run: Run) -> None:
         subject = (run.parameters or {}).get("subject")
@@ -96,10 +95,7 @@ def why_redo(ctx: Context, run: Run | None, version: str, inputs: Sequence[str],
     if sorted(r.asset_id for r in run.inputs) != sorted(inputs):
         return "inputs changed"
     if ctx.lineage.is_stale(run.id):
-        from lineage.staleness import stale_reasons
-
-        with ctx.lineage.service.read() as graph:
-            reasons = stale_reasons(graph, run.id)
+        reasons = ctx.lineage.stale_reasons(run.id)
         return "stale: " + (reasons[0] if reasons else "an input changed")
     recorded = {k: v for k, v in (run.parameters or {}).items() if k != "subject"}
     if recorded != normalized(parameters):
@@ -180,13 +176,6 @@ def _retire(ctx: Context, previous: Run, keep: set[str]) -> None:
     _delete_vectors(ctx, sorted(spaces), produced_by=previous.id)
     if segments:
         _delete_vectors(ctx, sorted(ctx.lake.embeddings.spaces()), subject_ids=segments)
-
-
-def retire_segments(ctx: Context, segment_ids: Sequence[str]) -> None:
-    """Delete segments and every vector of them (the dialogue of a subtitle file delivered again)."""
-    if segment_ids:
-        _delete_rows(ctx, segment_ids, [])
-        _delete_vectors(ctx, sorted(ctx.lake.embeddings.spaces()), subject_ids=segment_ids)
 
 
 def _delete_rows(ctx: Context, segment_ids: Sequence[str], annotation_ids: Sequence[str]) -> None:

@@ -152,7 +152,7 @@ class LineageQuery:
     def jobs(self, info: Info[Context, None]) -> list[Job]:
         lineage = _lineage(info)
         return [Job(namespace=j.namespace, name=j.name, version=j.version)
-                for j in sorted(lineage.service.graph.jobs(), key=lambda j: (j.namespace, j.name))]
+                for j in lineage.jobs()]
 
     @strawberry.field(description="the lineage around an asset, run, segment or annotation: DataHub's shape, "
                                   "bounded by maxDepth and limit; asOf ignores runs recorded after it; "
