@@ -41,10 +41,15 @@ def make_proxy(
     return cast(Path, run_one(src, ProxyWriter(dst, height, crf, preset, audio_bitrate), progress))
 
 
+def proxy_height(height: int, target_height: int) -> int:
+    """The height a proxy of a ``height``-line source gets: the target, never upscaled, even."""
+    out_h = min(target_height, height)
+    return max(out_h - out_h % 2, 2)
+
+
 def proxy_size(width: int, height: int, sample_aspect: Fraction | None, target_height: int) -> tuple[int, int]:
     display_width = width * (sample_aspect if sample_aspect else 1)
-    out_h = min(target_height, height)
-    out_h -= out_h % 2
+    out_h = proxy_height(height, target_height)
     out_w = round(display_width * out_h / height / 2) * 2
     return max(out_w, 2), max(out_h, 2)
 
