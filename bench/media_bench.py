@@ -34,9 +34,8 @@ from typing import Any, Iterator, Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tqdm import tqdm  # noqa: E402
-
 import av  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from graph_api.media.audio import AudioAnalyser, audio_quality  # noqa: E402
 from graph_api.media.embedders import TextEmbedder, text_embeddings_available  # noqa: E402
@@ -44,7 +43,15 @@ from graph_api.media.frames import FrameGrabber, extract_frames  # noqa: E402
 from graph_api.media.onepass import main_video, run_pass  # noqa: E402
 from graph_api.media.probe import probe  # noqa: E402
 from graph_api.media.shots import ShotDetector, detect_shots  # noqa: E402
-from graph_api.media.synth import PATTERNS, ClipSpec, Shot, Tone, clip_truth, palette, write_clip  # noqa: E402
+from graph_api.media.synth import (  # noqa: E402
+    PATTERNS,
+    ClipSpec,
+    Shot,
+    Tone,
+    clip_truth,
+    palette,
+    write_clip,
+)
 from graph_api.media.transcode import ProxyWriter, make_proxy  # noqa: E402
 
 

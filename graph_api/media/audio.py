@@ -22,7 +22,7 @@ from scipy.signal import firwin, lfilter, upfirdn
 
 from ._av import Progress
 from .errors import NoSuitableStreamError
-from .onepass import run_one
+from .onepass import Consumer, run_one
 
 TICKS_PER_SECOND = 100
 _CHUNK_SECONDS = 2.0
@@ -84,7 +84,7 @@ def audio_quality(
     return cast(AudioQuality, run_one(src, analyser, progress))
 
 
-class AudioAnalyser:
+class AudioAnalyser(Consumer):
     """``audio_quality`` as a consumer of a decode pass (``onepass``)."""
 
     wants_video = False
@@ -122,9 +122,6 @@ class AudioAnalyser:
             self._acc.feed(np.concatenate(self._pending, axis=1))
             self._pending = []
         return self._acc.result(self.silence_dbfs, self.min_silence_seconds, self.min_clipped_samples)
-
-    def abort(self) -> None:
-        return None
 
 
 class _Accumulator:

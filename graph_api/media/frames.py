@@ -23,7 +23,7 @@ from av.video.reformatter import VideoReformatter
 from ._av import Progress, Reporter, duration_of, open_input
 from .errors import NoSuitableStreamError
 from .images import write_image
-from .onepass import main_video
+from .onepass import Consumer, main_video
 from .shots import _WINDOW, ShotDetector
 from .transcode import proxy_size
 
@@ -135,7 +135,7 @@ def _seek_pays(keyframes: list[float] | None, position: float, target: float) ->
     return i >= 0 and keyframes[i] > position
 
 
-class FrameGrabber:
+class FrameGrabber(Consumer):
     """``extract_frames`` as a consumer of a decode pass: the same frame for each target time.
 
     With ``shots``, the first frame of every shot that detector finds is a target as well.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, cast
 
 import av
 
@@ -23,22 +23,28 @@ from ._av import Progress, Reporter, duration_of, open_input
 from .errors import CorruptMediaError, MediaError, UnsupportedCodecError
 
 
-class Consumer(Protocol):
-    """What a pass feeds. ``start`` may raise (e.g. NoSuitableStreamError): that consumer fails."""
+class Consumer:
+    """What a pass feeds. ``start`` may raise (e.g. NoSuitableStreamError): that consumer fails.
+    ``abort`` removes whatever partial output the consumer made."""
 
-    wants_video: bool
-    wants_audio: bool
+    wants_video = False
+    wants_audio = False
 
     def start(self, src: Path, container: av.container.InputContainer, video: av.VideoStream | None,
-              audio: av.AudioStream | None) -> None: ...
+              audio: av.AudioStream | None) -> None:
+        raise NotImplementedError
 
-    def on_video(self, frame: av.VideoFrame) -> None: ...
+    def on_video(self, frame: av.VideoFrame) -> None:
+        return None
 
-    def on_audio(self, frame: av.AudioFrame) -> None: ...
+    def on_audio(self, frame: av.AudioFrame) -> None:
+        return None
 
-    def finish(self) -> Any: ...
+    def finish(self) -> Any:
+        raise NotImplementedError
 
-    def abort(self) -> None: ...
+    def abort(self) -> None:
+        return None
 
 
 def main_video(container: av.container.InputContainer) -> av.VideoStream | None:
@@ -114,7 +120,7 @@ def _decode(container: av.container.InputContainer, src: Path, video: av.VideoSt
                 break
             continue
         try:
-            frames = packet.decode()
+            frames = cast(list[av.VideoFrame | av.AudioFrame], packet.decode())
         except av.error.FFmpegError as exc:
             drop(users, exc)
             continue
@@ -126,10 +132,10 @@ def _decode(container: av.container.InputContainer, src: Path, video: av.VideoSt
                 if consumer is None:
                     continue
                 try:
-                    if is_video:
-                        consumer.on_video(frame)  # type: ignore[arg-type]
+                    if isinstance(frame, av.VideoFrame):
+                        consumer.on_video(frame)
                     else:
-                        consumer.on_audio(frame)  # type: ignore[arg-type]
+                        consumer.on_audio(frame)
                 except Exception as exc:  # noqa: BLE001
                     drop([name], exc)
     report.finish()

@@ -22,7 +22,7 @@ from av.video.reformatter import VideoReformatter
 
 from ._av import Progress, duration_of
 from .errors import NoSuitableStreamError
-from .onepass import run_one
+from .onepass import Consumer, run_one
 
 _THUMB = (64, 36)
 _BINS_PER_CHANNEL = 4  # 64 joint bins: coarse enough that 2,304 pixels fill them stably
@@ -53,7 +53,7 @@ def frame_scores(src: str | Path, progress: Progress | None = None) -> tuple[lis
     return detector.times, np.asarray(detector.picker.scores, dtype=np.float64), detector.duration, detector.rate
 
 
-class ShotDetector:
+class ShotDetector(Consumer):
     """Shot detection as a consumer of a decode pass (``onepass``).
 
     Cuts become final a little after they happen (``WINDOW`` + the minimum shot length, in
@@ -104,9 +104,6 @@ class ShotDetector:
         starts = [0.0, *(self.times[i] for i in self.picker.cuts)]
         ends = [*starts[1:], duration]
         return [Shot(round(s, 6), round(e, 6)) for s, e in zip(starts, ends)]
-
-    def abort(self) -> None:
-        return None
 
 
 def pick_cuts(scores: np.ndarray, min_gap: int, floor: float = _FLOOR) -> list[int]:

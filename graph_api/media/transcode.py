@@ -8,6 +8,7 @@ decode pass (``onepass``), so it can share one decode with the other steps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +19,7 @@ from av.video.reformatter import VideoReformatter
 
 from ._av import Progress, temp_sibling
 from .errors import NoSuitableStreamError
-from .onepass import run_one
+from .onepass import Consumer, run_one
 
 _AUDIO_RATE = 48000
 _AAC_FRAME = 1024
@@ -54,7 +55,7 @@ def proxy_size(width: int, height: int, sample_aspect: Fraction | None, target_h
     return max(out_w, 2), max(out_h, 2)
 
 
-class ProxyWriter:
+class ProxyWriter(Consumer):
     """Encodes the frames of a pass into ``dst``; ``finish`` renames the complete file into place."""
 
     wants_video = True
@@ -130,10 +131,8 @@ class ProxyWriter:
 
     def abort(self) -> None:
         if self._out is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is being thrown away
                 self._out.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away
-                pass
             self._out = None
         self.tmp.unlink(missing_ok=True)
 
