@@ -65,7 +65,7 @@ def run_pass(src: str | Path, consumers: Mapping[str, Consumer],
             audio = (container.streams.audio[0] if container.streams.audio
                      and any(c.wants_audio for c in consumers.values()) else None)
             if video is not None:
-                # frame threads as well as slice threads: most of a pass's CPU is in this decoder
+                # frame threads as well as slice threads: the decoder works ahead on the other core
                 video.thread_type = "AUTO"
             for name, consumer in consumers.items():
                 try:

@@ -4,8 +4,10 @@ recomputing only what is missing or stale.
 Subjects are processed one at a time, steps in pipeline order, so a step sees what the steps
 before it just made. For each subject derive first works out which steps will run (a step
 runs when it is missing or stale, or when a step it needs runs), so that one decode of the
-source (``SharedPass``) serves all the decode-based ones among them. A failed step is reported and the steps that need it are skipped for
-that subject; the other subjects go on. Ctrl-C ends the run in progress ABORTED and stops.
+source (``SharedPass``) serves all the decode-based ones among them, and a fresh step is
+neither decoded for nor recomputed. A failed step is reported and the steps that need it
+are skipped for that subject; the other subjects go on. Ctrl-C ends the run in progress
+ABORTED and stops.
 """
 from __future__ import annotations
 
