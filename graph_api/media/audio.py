@@ -14,14 +14,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
 from scipy.signal import firwin, lfilter, upfirdn
 
-from ._av import Progress, Reporter, duration_of, open_input
+from ._av import Progress
 from .errors import NoSuitableStreamError
+from .onepass import Consumer, run_one
 
 TICKS_PER_SECOND = 100
 _CHUNK_SECONDS = 2.0
@@ -79,34 +80,48 @@ def audio_quality(
     Silence: stretches of at least ``min_silence_seconds`` whose 10 ms RMS stays below
     ``silence_dbfs`` in every channel.
     """
-    src = Path(src)
-    with open_input(src) as container:
-        if not container.streams.audio:
+    analyser = AudioAnalyser(silence_dbfs, min_silence_seconds, clip_level, min_clipped_samples)
+    return cast(AudioQuality, run_one(src, analyser, progress))
+
+
+class AudioAnalyser(Consumer):
+    """``audio_quality`` as a consumer of a decode pass (``onepass``)."""
+
+    wants_video = False
+    wants_audio = True
+
+    def __init__(self, silence_dbfs: float = -60.0, min_silence_seconds: float = 0.5, clip_level: float = 0.89,
+                 min_clipped_samples: int = 3) -> None:
+        self.silence_dbfs, self.min_silence_seconds = silence_dbfs, min_silence_seconds
+        self.clip_level, self.min_clipped_samples = clip_level, min_clipped_samples
+
+    def start(self, src: Path, container: av.container.InputContainer, video: av.VideoStream | None,
+              audio: av.AudioStream | None) -> None:
+        if audio is None:
             raise NoSuitableStreamError("no audio stream", src)
-        stream = container.streams.audio[0]
-        acc = _Accumulator(stream.codec_context.sample_rate, stream.codec_context.layout, clip_level)
-        report = Reporter(progress, duration_of(container))
-        resampler = av.AudioResampler(format="fltp")
-        pending: list[np.ndarray] = []
-        pending_samples = 0
-        chunk = int(acc.rate * _CHUNK_SECONDS)
-        for frame in container.decode(stream):
-            if acc.start_time is None:
-                acc.start_time = max(frame.time or 0.0, 0.0)
-            for out in resampler.resample(frame):
-                pending.append(out.to_ndarray())
-                pending_samples += out.samples
-            if pending_samples >= chunk:
-                acc.feed(np.concatenate(pending, axis=1))
-                pending, pending_samples = [], 0
-            if frame.time is not None:
-                report(frame.time)
-        for out in resampler.resample(None):
-            pending.append(out.to_ndarray())
-        if pending:
-            acc.feed(np.concatenate(pending, axis=1))
-        report.finish()
-    return acc.result(silence_dbfs, min_silence_seconds, min_clipped_samples)
+        self._acc = _Accumulator(audio.codec_context.sample_rate, audio.codec_context.layout, self.clip_level)
+        self._resampler = av.AudioResampler(format="fltp")
+        self._pending: list[np.ndarray] = []
+        self._pending_samples = 0
+        self._chunk = int(self._acc.rate * _CHUNK_SECONDS)
+
+    def on_audio(self, frame: av.AudioFrame) -> None:
+        if self._acc.start_time is None:
+            self._acc.start_time = max(frame.time or 0.0, 0.0)
+        for out in self._resampler.resample(frame):
+            self._pending.append(out.to_ndarray())
+            self._pending_samples += out.samples
+        if self._pending_samples >= self._chunk:
+            self._acc.feed(np.concatenate(self._pending, axis=1))
+            self._pending, self._pending_samples = [], 0
+
+    def finish(self) -> AudioQuality:
+        for out in self._resampler.resample(None):
+            self._pending.append(out.to_ndarray())
+        if self._pending:
+            self._acc.feed(np.concatenate(self._pending, axis=1))
+            self._pending = []
+        return self._acc.result(self.silence_dbfs, self.min_silence_seconds, self.min_clipped_samples)
 
 
 class _Accumulator:

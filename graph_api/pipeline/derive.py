@@ -2,8 +2,12 @@
 recomputing only what is missing or stale.
 
 Subjects are processed one at a time, steps in pipeline order, so a step sees what the steps
-before it just made. A failed step is reported and the steps that need it are skipped for
-that subject; the other subjects go on. Ctrl-C ends the run in progress ABORTED and stops.
+before it just made. For each subject derive first works out which steps will run (a step
+runs when it is missing or stale, or when a step it needs runs), so that one decode of the
+source (``SharedPass``) serves all the decode-based ones among them, and a fresh step is
+neither decoded for nor recomputed. A failed step is reported and the steps that need it
+are skipped for that subject; the other subjects go on. Ctrl-C ends the run in progress
+ABORTED and stops.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from typing import Any
 from graph_api.errors import InvalidArgument, NotFound
 from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import RunIndex, StepError, execute, why_redo
-from graph_api.pipeline.steps import Step, local_path, select
+from graph_api.pipeline.shared_pass import PASS_STEPS, SharedPass
+from graph_api.pipeline.steps import Step, local_path, select, shot_starts
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,36 @@ def derive(ctx: Context, target: str, steps: list[str] | None = None) -> DeriveR
     return report
 
 
+def will_run(ctx: Context, index: RunIndex, subject: dict[str, Any], chosen: list[Step],
+             shared: SharedPass) -> list[str]:
+    """The keys of the chosen steps that derive would run for ``subject`` now, before any of them runs."""
+    running: list[str] = []
+    for step in chosen:
+        if not step.applies(subject):
+            continue
+        if any(n in running for n in step.needs):
+            running.append(step.key)  # what it needs is redone, so its inputs or parameters change
+            continue
+        plan = step.plan(ctx, index, subject, shared)
+        if isinstance(plan, str):
+            continue
+        if why_redo(ctx, index.latest(step.job, subject["id"]), step.version, plan.inputs, plan.parameters):
+            running.append(step.key)
+    return running
+
+
 def _derive_subject(ctx: Context, index: RunIndex, subject: dict[str, Any], chosen: list[Step],
                     report: DeriveReport) -> None:
+    shared = SharedPass(ctx, subject, [], lambda: shot_starts(ctx, index, subject) or [])
+    shared.keys = [k for k in will_run(ctx, index, subject, chosen, shared) if k in PASS_STEPS]
+    try:
+        _run_steps(ctx, index, subject, chosen, report, shared)
+    finally:
+        shared.close()
+
+
+def _run_steps(ctx: Context, index: RunIndex, subject: dict[str, Any], chosen: list[Step],
+               report: DeriveReport, shared: SharedPass) -> None:
     name = local_path(subject).name
     broken: set[str] = set()
     for step in chosen:
@@ -103,7 +136,7 @@ def _derive_subject(ctx: Context, index: RunIndex, subject: dict[str, Any], chos
             report.skipped.append((step.key, name, f"{', '.join(blocked)} failed"))
             broken.add(step.key)
             continue
-        plan = step.plan(ctx, index, subject)
+        plan = step.plan(ctx, index, subject, shared)
         if isinstance(plan, str):
             report.skipped.append((step.key, name, plan))
             ctx.reporter.note(f"  skip {step.key:<20} {name}: {plan}")

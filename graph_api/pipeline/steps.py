@@ -7,6 +7,9 @@ from that plan (``runs.why_redo``). Parameters that name an upstream run (``shot
 ``frames_run``, ``dialogue_run``) make a step follow upstream work that lineage cannot see,
 because segments are not assets and cannot be run inputs.
 
+Proxy, shots, frames and audio read the source's pictures and sound: their work takes its
+result from a ``SharedPass``, one decode of the source for all of them that derive needs.
+
 Bump a step's ``version`` when its code changes what it produces: every output of the old
 version turns stale and the next derive recomputes it.
 """
@@ -19,6 +22,7 @@ from typing import Any
 
 from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import Outputs, RunIndex, Work
+from graph_api.pipeline.shared_pass import SharedPass
 
 DIALOGUE_SPACE = "dialogue-minilm"
 FRAME_SPACE = "frames-color-edge"
@@ -43,7 +47,8 @@ class Step:
     version: str
     needs: tuple[str, ...]
     applies: Callable[[dict[str, Any]], bool]
-    plan: Callable[[Context, RunIndex, dict[str, Any]], Plan | str]  # a str says why it cannot run
+    # a str says why it cannot run; the decode-based steps take their results from the SharedPass
+    plan: Callable[[Context, RunIndex, dict[str, Any], SharedPass], Plan | str]
 
 
 def local_path(asset: dict[str, Any]) -> Path:
@@ -80,31 +85,33 @@ def _file_asset(subject: dict[str, Any], path: Path, role: str, external_id: str
 
 
 # --- proxy ------------------------------------------------------------------------------
-def _plan_proxy(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan:
+def _plan_proxy(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: SharedPass) -> Plan:
     o = ctx.options
-    parameters = {"height": o.proxy_height, "crf": o.proxy_crf, "preset": "veryfast", "video": "libx264",
-                  "audio": "aac"}
+    # What will be made, not only what was asked for: a source smaller than the target is not upscaled.
+    parameters = {"height": _made_height(subject, o.proxy_height), "requested_height": o.proxy_height,
+                  "upscale": False, "crf": o.proxy_crf, "preset": "veryfast", "video": "libx264", "audio": "aac"}
 
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
-        from graph_api.media.transcode import make_proxy
-
-        run_dir.mkdir(parents=True, exist_ok=True)
-        out = make_proxy(local_path(subject), run_dir / "proxy.mp4", height=o.proxy_height, crf=o.proxy_crf,
-                         progress=progress)
+        out = shared.take(shared.result("proxy", progress), run_dir)
         return Outputs(assets=[_file_asset(subject, out, "proxy", f"derived:{subject['id']}:proxy")])
 
     return Plan([subject["id"]], parameters, work)
 
 
+def _made_height(subject: dict[str, Any], requested: int) -> int:
+    """The height a picture scaled from the subject to ``requested`` lines gets (never upscaled)."""
+    from graph_api.media.transcode import proxy_height
+
+    return proxy_height(subject["height"], requested) if subject.get("height") else requested
+
+
 # --- shots ------------------------------------------------------------------------------
-def _plan_shots(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan:
+def _plan_shots(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: SharedPass) -> Plan:
     o = ctx.options
     parameters = {"detector": "color-histogram", "min_shot_seconds": o.min_shot_seconds}
 
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
-        from graph_api.media.shots import detect_shots
-
-        shots = detect_shots(local_path(subject), min_shot_seconds=o.min_shot_seconds, progress=progress)
+        shots = shared.result("shots", progress)
         limit = subject["duration_seconds"]
         return Outputs(segments=[
             {"asset_id": subject["id"], "kind": "SHOT", "start": s.start,
@@ -114,36 +121,39 @@ def _plan_shots(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan:
 
 
 # --- frames -----------------------------------------------------------------------------
-def _plan_frames(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan | str:
-    proxy_run = index.latest("proxy", subject["id"])
+def shot_starts(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> list[float] | None:
+    """The starts of the shots the latest shots run found, or None when there is none."""
     shots_run = index.latest("shots", subject["id"])
-    if proxy_run is None or not proxy_run.outputs:
-        return "no proxy"
     if shots_run is None:
-        return "no shots"
-    proxy = ctx.lake.assets.get(proxy_run.outputs[0])
-    if proxy is None:
-        return "proxy not found"
-    o = ctx.options
+        return None
     shots = ctx.lake.segments.list(asset_ids=[subject["id"]], kind="SHOT")
-    starts = sorted(s["start"] for s in shots.to_pylist() if s["produced_by"] == shots_run.id)
-    parameters = {"interval": o.frame_interval, "per_shot": True, "height": o.frame_height,
-                  "shots_run": shots_run.id, "format": "jpeg"}
+    return sorted(s["start"] for s in shots.to_pylist() if s["produced_by"] == shots_run.id)
+
+
+def _plan_frames(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: SharedPass) -> Plan | str:
+    """Thumbnails of the source (at the frame height): the same decode as the proxy, not a decode of it."""
+    shots_run = index.latest("shots", subject["id"])
+    starts = shot_starts(ctx, index, subject)
+    if shots_run is None or starts is None:
+        return "no shots"
+    o = ctx.options
+    parameters = {"interval": o.frame_interval, "per_shot": True, "height": _made_height(subject, o.frame_height),
+                  "requested_height": o.frame_height, "upscale": False, "shots_run": shots_run.id,
+                  "format": "jpeg"}
 
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
-        from graph_api.media.frames import extract_frames
         from graph_api.media.probe import sha256_file
 
-        frames = extract_frames(local_path(proxy), run_dir, interval=o.frame_interval, at=starts,
-                                height=o.frame_height, progress=progress)
+        frames = shared.result("frames", progress)
         assets, segments = [], []
         for frame in frames:
-            checksum, _ = sha256_file(frame.path)
+            path = shared.take(frame.path, run_dir)
+            checksum, _ = sha256_file(path)
             ms = round(frame.time * 1000)
             assets.append({
-                "title_id": subject["title_id"], "media_type": "IMAGE", "role": "frame", "uri": str(frame.path),
-                "checksum": checksum, "size_bytes": frame.path.stat().st_size, "width": frame.width,
-                "height": frame.height, "external_id": f"derived:{proxy['id']}:frame:{ms:09d}",
+                "title_id": subject["title_id"], "media_type": "IMAGE", "role": "frame", "uri": str(path),
+                "checksum": checksum, "size_bytes": path.stat().st_size, "width": frame.width,
+                "height": frame.height, "external_id": f"derived:{subject['id']}:frame:{ms:09d}",
                 "technical": {"container": "jpeg", "time": frame.time, "source_asset": subject["id"],
                               "at_shot_start": any(abs(frame.time - s) < 0.05 for s in starts)},
             })
@@ -151,20 +161,17 @@ def _plan_frames(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan
             segments.append({"asset_id": subject["id"], "kind": "FRAME", "start": frame.time, "end": frame.time})
         return Outputs(assets=assets, segments=segments)
 
-    return Plan([proxy["id"]], parameters, work)
+    return Plan([subject["id"]], parameters, work)
 
 
 # --- audio quality ----------------------------------------------------------------------
-def _plan_audio(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan:
+def _plan_audio(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: SharedPass) -> Plan:
     o = ctx.options
     parameters = {"standard": "ITU-R BS.1770-4", "silence_dbfs": o.silence_dbfs,
                   "min_silence_seconds": o.min_silence_seconds}
 
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
-        from graph_api.media.audio import audio_quality
-
-        q = audio_quality(local_path(subject), silence_dbfs=o.silence_dbfs,
-                          min_silence_seconds=o.min_silence_seconds, progress=progress)
+        q = shared.result("audio", progress)
         aid, cat = subject["id"], "audio-quality"
         rows: list[dict[str, Any]] = [
             {"asset_id": aid, "category": cat, "label": "integrated-loudness",
@@ -183,7 +190,8 @@ def _plan_audio(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan:
 
 
 # --- embeddings -------------------------------------------------------------------------
-def _plan_dialogue_embeddings(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan | str:
+def _plan_dialogue_embeddings(ctx: Context, index: RunIndex, subject: dict[str, Any],
+                              shared: SharedPass) -> Plan | str:
     dialogue_run = index.latest(DIALOGUE_JOB, subject["id"])
     if dialogue_run is None:
         return "no dialogue (ingest the subtitle file again)"
@@ -202,7 +210,8 @@ def _plan_dialogue_embeddings(ctx: Context, index: RunIndex, subject: dict[str, 
     return Plan([subject["id"]], parameters, work)
 
 
-def _plan_frame_embeddings(ctx: Context, index: RunIndex, subject: dict[str, Any]) -> Plan | str:
+def _plan_frame_embeddings(ctx: Context, index: RunIndex, subject: dict[str, Any],
+                           shared: SharedPass) -> Plan | str:
     """One vector per FRAME segment, from the image of that frame. The segment (not the image asset)
     is the subject: a hit then has a time code on the source, and a recompute makes new segments
     rather than a second producer for the same vector."""
@@ -236,7 +245,7 @@ def _video(asset: dict[str, Any]) -> bool:
 STEPS: tuple[Step, ...] = (
     Step("proxy", "proxy", "1.0.0", (), _video, _plan_proxy),
     Step("shots", "shots", "1.0.0", (), _video, _plan_shots),
-    Step("frames", "frames", "1.0.0", ("proxy", "shots"), _video, _plan_frames),
+    Step("frames", "frames", "1.1.0", ("shots",), _video, _plan_frames),
     Step("audio", "audio-quality", "1.0.0", (),
          lambda a: (is_source(a, "VIDEO") or is_source(a, "AUDIO")) and has_audio(a), _plan_audio),
     Step("dialogue-embeddings", "dialogue-embeddings", "1.0.0", (), is_subtitle, _plan_dialogue_embeddings),

@@ -149,3 +149,51 @@ def test_ctrl_c_aborts_the_run_and_registers_nothing(tmp_path: Path, delivery: P
     report = derive(resumed, title, ["proxy"])
     assert [(d.step, d.reason) for d in report.done] == [("proxy", "missing")]
     assert len(by_role(resumed, title, "proxy")) == 1
+
+
+def test_proxy_parameters_record_what_was_made(tmp_path: Path, delivery: Path) -> None:
+    """The source is 90 lines high: asking for 360 makes a 90-line proxy, and the run says so."""
+    from dataclasses import replace
+
+    ctx = make_context(tmp_path / "lake", tmp_path / "lake-media")
+    ctx.options = replace(ctx.options, proxy_height=360, frame_height=360)
+    title = ctx.lake.titles.create([{"name": "Small Source", "kind": "MOVIE"}])[0]["id"]
+    ingest(ctx, [delivery], title)
+
+    assert derive(ctx, title, ["proxy", "frames"]).ok
+
+    [proxy] = by_role(ctx, title, "proxy")
+    run = ctx.lineage.get_run(proxy["produced_by"])
+    assert proxy["height"] == 90 and probe(proxy["uri"]).height == 90
+    assert (run.parameters["height"], run.parameters["requested_height"], run.parameters["upscale"]) == (90, 360, False)
+    frames = by_role(ctx, title, "frame")
+    frames_run = ctx.lineage.get_run(frames[0]["produced_by"])
+    assert {f["height"] for f in frames} == {frames_run.parameters["height"]} == {90}
+    assert frames_run.parameters["requested_height"] == 360
+    assert not derive(ctx, title, ["proxy", "frames"]).done  # what is recorded is what the plan expects
+
+
+def test_one_decode_serves_every_step_that_runs(ctx: Context, title: str, delivery: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from graph_api.media import onepass
+
+    opened: list[tuple[str, tuple[str, ...]]] = []
+    real = onepass.run_pass
+
+    def counting(src: Any, consumers: Any, progress: Any = None) -> Any:
+        opened.append((Path(src).name, tuple(consumers)))
+        return real(src, consumers, progress)
+
+    monkeypatch.setattr(onepass, "run_pass", counting)
+    ingest(ctx, [delivery], title)
+
+    assert derive(ctx, title).ok
+    assert opened == [("clip.mp4", ("proxy", "shots", "frames", "audio"))]
+
+    from dataclasses import replace
+
+    opened.clear()
+    ctx.options = replace(ctx.options, frame_interval=0.5)
+    report = derive(ctx, title)
+    assert sorted(d.step for d in report.done) == ["frame-embeddings", "frames"]
+    assert opened == [("clip.mp4", ("frames",))]  # fresh steps are neither decoded for nor recomputed
