@@ -55,8 +55,10 @@ class LakeLineage:
         self._assets_lock = threading.Lock()
         self._assets_version = lake.table_version("assets")
         self._assets_since: datetime | None = None
-        self.service = Lineage(LanceLineageStore(lake.db), self._all_assets)
-        lake.run_visible = self.run_exists
+        self.service = Lineage(LanceLineageStore(lake.connection.db), self._all_assets)
+        # from now on read through a view whose run rule is this graph's (the feed above read
+        # through the given lake's, which reads the committed runs rows)
+        self.lake = lake.with_runs(self)
 
     # --- the asset feed -----------------------------------------------------------
     def _all_assets(self) -> pa.Table:

@@ -96,6 +96,10 @@ SPACES = pa.schema(
 )
 
 
+# the tables of embedding spaces are named emb_<slug>_<hash> (``embeddings.table_name_for``)
+TABLE_PREFIX = "emb_"
+
+
 def embeddings_schema(dimension: int) -> pa.Schema:
     """One table per space; filter columns are copied from the subject so search can prefilter."""
     return pa.schema(

@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from graph_api.lake import Access, Lake
-from graph_api.lake.lake import REQUEST_READS
+from graph_api.lake import Access, LakeView, ReadCount, count_reads
 from graph_api.settings import Settings
 
 K = TypeVar("K")
@@ -30,7 +29,7 @@ def _loader(fetch: Callable[[list[K]], dict[K, V]], default: Callable[[], V] | N
 
 @dataclass
 class Loaders:
-    lake: Lake
+    lake: LakeView
     title: DataLoader = field(init=False)
     asset: DataLoader = field(init=False)
     asset_versions: DataLoader = field(init=False)
@@ -73,22 +72,22 @@ class Loaders:
 @dataclass
 class Context:
     settings: Settings
-    lake: Lake
+    lake: LakeView
     lineage: Any = None  # lineage.service.Lineage once the lake has lineage attached
     request_id: str = ""
     loaders: Loaders = field(init=False)
-    reads: list[int] = field(default_factory=lambda: [0])
+    # counts the lake reads of this request, for extensions.lakeReads (from creation, in the request's context)
+    reads: ReadCount = field(default_factory=count_reads)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.lake)
-        REQUEST_READS.set(self.reads)
 
     async def run(self, fn: Callable[..., V], *args: Any, **kwargs: Any) -> V:
         """Run blocking lake work off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def make_context(settings: Settings, lake: Lake, lineage: Any = None, access: Access | None = None,
+def make_context(settings: Settings, lake: LakeView, lineage: Any = None, access: Access | None = None,
                  request_id: str = "") -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
     return Context(settings=settings, lake=view, lineage=lineage, request_id=request_id)
