@@ -21,7 +21,7 @@ from graph_api.settings import Settings
 
 def open_lake(uri: str | None = None, **options: Any) -> Lake:
     """Open (creating if needed) the lake at ``uri``, or where settings say (``MEDIAGRAPH_LAKE``, then ./lake)."""
-    settings = Settings.load(**({"lake": uri} if uri else {}))
+    settings = Settings.load(lake=uri) if uri else Settings.load()
     return Lake.from_settings(settings, **options)
 
 

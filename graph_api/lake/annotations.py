@@ -1,6 +1,7 @@
 """Annotations of an asset or one of its segments: compliance flags, audio-quality metrics, ..."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,7 @@ class Annotations(Repo):
         )
         return self.scan(where).sort_by([("asset_id", "ascending"), ("id", "ascending")])
 
-    def add(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def add(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         with self.connection.write_lock:
             problems = Problems("addAnnotations", self.connection.max_batch)
             problems.check_batch(inputs)
@@ -63,7 +64,8 @@ class Annotations(Repo):
             stamp = now()
             rows = []
             for row, value in zip(inputs, values):
-                segment = segments.get(row.get("segment_id")) if row.get("segment_id") else None
+                segment_id = row.get("segment_id")
+                segment = segments.get(segment_id) if isinstance(segment_id, str) else None
                 start, end = row.get("start"), row.get("end")
                 if segment is not None and start is None and end is None:
                     # an annotation of a segment is time-coded like the segment

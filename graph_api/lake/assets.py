@@ -7,6 +7,7 @@ written by one ``merge_insert`` keyed on (id, version), so a re-delivery is one 
 """
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,7 @@ class Assets(Repo):
         return self.scan(where).sort_by([("id", "ascending"), ("version", "ascending")])
 
     # --- writes -------------------------------------------------------------------------
-    def register(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def register(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Register a batch of delivered assets atomically; returns the current rows in input order."""
         with self.connection.write_lock:
             prepared = self.prepare(inputs)

@@ -7,7 +7,7 @@ and run rule; it writes through the view's connection.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -21,7 +21,7 @@ IN_CHUNK = 2_000
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class ByIds(Protocol):

@@ -14,6 +14,7 @@ import threading
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Self
 
 
 @dataclass
@@ -53,7 +54,7 @@ class ReadCount:
         with self._lock:
             self.total += 1
 
-    def __enter__(self) -> ReadCount:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

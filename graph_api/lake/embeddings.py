@@ -6,6 +6,7 @@ table holds the first vectors: a crash in between leaves an invisible table that
 """
 from __future__ import annotations
 
+import builtins
 import hashlib
 import math
 import re
@@ -163,7 +164,7 @@ class Embeddings(Repo):
                               title_column=None).num_rows:
                 self.connection.delete(space["table_name"], where)
 
-    def sweep_orphans(self) -> list[str]:
+    def sweep_orphans(self) -> builtins.list[str]:
         """Drop embeddings tables whose space row was never written (a crash between the two commits)."""
         known = {row["table_name"] for row in self.rows()}
         dropped = []

@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from lancedb.index import FTS, IvfPq
 
@@ -22,7 +22,7 @@ from graph_api.lake.schemas import TABLE_PREFIX
 log = logging.getLogger(__name__)
 
 VECTOR_COLUMN = "vector"
-DISTANCE = "cosine"
+DISTANCE: Literal["cosine"] = "cosine"
 # table -> (column, FTS config); phrases need positions, labels are a word or two
 TEXT_INDEXES = {
     "segments": ("text", FTS(with_position=True)),

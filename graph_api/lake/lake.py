@@ -38,13 +38,13 @@ class Lake(LakeView):
     def from_settings(cls, settings: Any, *, create: bool = True, **overrides: Any) -> Lake:
         """The lake the settings name, configured by them (the one way commands and the server open it);
         ``create=False`` for read-only work: a lake that does not exist raises ``LakeNotFound``."""
-        options: dict[str, Any] = dict(
-            storage_options=dict(settings.storage_options),
-            read_consistency_seconds=settings.read_consistency_seconds,
-            compact_small_fragments=settings.compact_small_fragments,
-            version_retention_minutes=settings.version_retention_minutes,
-            max_batch=settings.max_batch,
-        )
+        options: dict[str, Any] = {
+            "storage_options": dict(settings.storage_options),
+            "read_consistency_seconds": settings.read_consistency_seconds,
+            "compact_small_fragments": settings.compact_small_fragments,
+            "version_retention_minutes": settings.version_retention_minutes,
+            "max_batch": settings.max_batch,
+        }
         options.update(overrides)
         return cls(settings.lake, create=create, **options)
 

@@ -1,6 +1,7 @@
 """Time-coded segments of an asset: shots, scenes, frames and dialogue lines."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ class Segments(Repo):
         )
         return self.scan(where).sort_by([("asset_id", "ascending"), ("start", "ascending"), ("id", "ascending")])
 
-    def add(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def add(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         with self.connection.write_lock:
             problems = Problems("addSegments", self.connection.max_batch)
             problems.check_batch(inputs)
@@ -53,8 +54,9 @@ class Segments(Repo):
                 problems.time_range(i, row, required=True)
             assets = self.view.assets.get_many([r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)])
             for i, row in enumerate(inputs):
-                asset = assets.get(row.get("asset_id"))
-                if isinstance(row.get("asset_id"), str) and asset is None:
+                asset_id = row.get("asset_id")
+                asset = assets.get(asset_id) if isinstance(asset_id, str) else None
+                if isinstance(asset_id, str) and asset is None:
                     problems.add(i, "asset_id", f"unknown asset {row['asset_id']!r}", "NOT_FOUND")
                 elif asset and asset["duration_seconds"] is not None and row.get("start") is not None \
                         and isinstance(row["start"], (int, float)) and row["start"] > asset["duration_seconds"] + 1e-6:

@@ -1,6 +1,7 @@
 """Titles: movies, series, seasons, episodes, trailers; a parent links an episode to its series."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ class Titles(Repo):
         rows = self.scan(sql.all_of(*clauses))
         return rows.sort_by([("name_lower", "ascending"), ("id", "ascending")])
 
-    def create(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def create(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Create titles in one batch. A title whose externalId exists is updated in place."""
         problems = Problems("createTitle", self.connection.max_batch)
         problems.check_batch(inputs)

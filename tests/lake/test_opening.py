@@ -13,7 +13,8 @@ from graph_api.settings import Settings
 
 
 def mediagraph(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "graph_api.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "graph_api.cli", *args], capture_output=True, text=True, timeout=300,
+                          check=False)
 
 
 def test_opening_a_missing_lake_for_reading_raises_not_found_and_creates_nothing(tmp_path: Path) -> None:

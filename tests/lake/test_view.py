@@ -4,7 +4,7 @@ added to the lake later is covered without editing this file."""
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_without_lineage_rows_of_a_run_are_hidden_until_its_runs_row_is_committe
     # what a writer commits first: the rows naming the run (here without lineage loaded)
     lake.assets.write(lake.assets.prepare([asset_input(title["id"], role="proxy")], produced_by=run_id))
     assert lake.assets.list().column("id").to_pylist() == [source["id"]]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     LanceLineageStore(lake.db).write_run(Run(id=run_id, namespace="t", job_name="proxy", job_version=None,
                                              status="COMPLETED", parameters=None, started_at=now, ended_at=now,
                                              recorded_at=now, inputs=(), outputs=()))
