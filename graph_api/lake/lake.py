@@ -7,6 +7,7 @@
 
 Without lineage loaded, rows of runs are visible once their ``runs`` row is committed
 (``RunsTable``); ``LakeLineage`` gives its lake the lineage graph's rule (``with_runs``).
+The rule is fixed when a view is built: a view never exists without one.
 """
 from __future__ import annotations
 

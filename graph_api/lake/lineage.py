@@ -30,6 +30,7 @@ from lineage.traversal import Limits, impact, impact_groups, provenance, sources
 from graph_api.errors import InvalidArgument
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
+from graph_api.lake.runs import EachRun
 from graph_api.lake.validate import Problems
 from graph_api.media.kinds import media_type_for
 
@@ -58,7 +59,7 @@ class LakeLineage:
         self.service = Lineage(LanceLineageStore(lake.connection.db), self._all_assets)
         # from now on read through a view whose run rule is this graph's (the feed above read
         # through the given lake's, which reads the committed runs rows)
-        self.lake = lake.with_runs(self)
+        self.lake = lake.with_runs(EachRun(self.run_exists))
 
     # --- the asset feed -----------------------------------------------------------
     def _all_assets(self) -> pa.Table:

@@ -2,11 +2,12 @@
 
 A run's writer commits its ``runs`` row last (see ``graph_api.lake.lineage``), so a crash
 between commits leaves rows whose run never became visible; every view hides them. A view
-is built with one rule: the lineage graph's (``LakeLineage``: the runs the graph holds), or,
-for a lake opened without lineage, ``RunsTable``.
+is built with one rule: the lineage graph's (``EachRun(LakeLineage.run_exists)``: the runs the
+graph holds), or, for a lake opened without lineage, ``RunsTable``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from graph_api.lake.connection import Connection
@@ -15,9 +16,19 @@ RUNS_TABLE = "runs"  # written by lineage.store; the lake only reads its ids
 
 
 class RunVisibility(Protocol):
-    def run_exists(self, run_id: str) -> bool:
-        """True when rows produced by ``run_id`` may be seen."""
+    def visible_runs(self, run_ids: Collection[str]) -> set[str]:
+        """Those of ``run_ids`` whose rows may be seen (asked once per read, for all its runs)."""
         ...
+
+
+class EachRun:
+    """The rule of a per-run answer that costs nothing to ask (the lineage graph, in memory)."""
+
+    def __init__(self, run_exists: Callable[[str], bool]) -> None:
+        self._run_exists = run_exists
+
+    def visible_runs(self, run_ids: Collection[str]) -> set[str]:
+        return {run_id for run_id in run_ids if self._run_exists(run_id)}
 
 
 class RunsTable:
@@ -29,8 +40,9 @@ class RunsTable:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def run_exists(self, run_id: str) -> bool:
-        return run_id in self._ids()
+    def visible_runs(self, run_ids: Collection[str]) -> set[str]:
+        known = self._ids()  # one version check per read, whatever the number of runs
+        return {run_id for run_id in run_ids if run_id in known}
 
     def _ids(self) -> frozenset[str]:
         table = self._connection.existing_table(RUNS_TABLE)

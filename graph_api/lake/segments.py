@@ -16,9 +16,11 @@ from graph_api.lake.validate import Problems
 
 def check_runs(view: View, problems: Problems, inputs: Sequence[dict[str, Any]], field: str = "run_id") -> None:
     """Rows may name only runs the view sees (a hidden run's rows would be hidden too)."""
+    named = {row[field] for row in inputs if isinstance(row.get(field), str)}
+    visible = view.runs.visible_runs(named) if named else set()
     for i, row in enumerate(inputs):
         run_id = row.get(field)
-        if run_id is not None and not view.runs.run_exists(run_id):
+        if run_id is not None and run_id not in visible:
             problems.add(i, field, f"unknown run {run_id!r}", "NOT_FOUND")
 
 

@@ -38,8 +38,13 @@ class Repositories:
 
     @classmethod
     def bound_to(cls, view: LakeView) -> Repositories:
-        hints = get_type_hints(cls)
-        return cls(**{f.name: hints[f.name](view) for f in fields(cls)})
+        return cls(**{name: repo(view) for name, repo in _CLASSES.items()})
+
+
+# each field's type is its repository class (resolved once: a view is built per request)
+_CLASSES: dict[str, Callable[[LakeView], Any]] = {
+    f.name: get_type_hints(Repositories)[f.name] for f in fields(Repositories)
+}
 
 
 class LakeView:
@@ -126,7 +131,7 @@ class LakeView:
         runs = {p for p in produced if p is not None}
         if not runs:
             return rows
-        visible = {run for run in runs if self.runs.run_exists(run)}
+        visible = self.runs.visible_runs(runs)
         if len(visible) == len(runs):
             return rows
         return rows.filter(pa.array([p is None or p in visible for p in produced]))
