@@ -63,7 +63,7 @@ class Annotations(Repo):
             problems.raise_if_any()
             stamp = now()
             rows = []
-            for row, value in zip(inputs, values):
+            for row, value in zip(inputs, values, strict=True):
                 segment_id = row.get("segment_id")
                 segment = segments.get(segment_id) if isinstance(segment_id, str) else None
                 start, end = row.get("start"), row.get("end")

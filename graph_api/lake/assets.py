@@ -17,8 +17,9 @@ import pyarrow as pa
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
 from graph_api.lake.ids import new_id
-from graph_api.lake.schemas import ASSETS, MEDIA_TYPES
+from graph_api.lake.schemas import ASSETS
 from graph_api.lake.validate import Problems, to_json_text
+from graph_api.media.kinds import MEDIA_TYPES
 
 CURRENT = "is_current = TRUE"
 FIELDS = ("external_id", "title_id", "media_type", "role", "uri", "checksum", "size_bytes",
@@ -124,7 +125,7 @@ class Assets(Repo):
         rows: list[dict[str, Any]] = []
         results: list[dict[str, Any]] = []
         new_versions: list[dict[str, Any]] = []
-        for row, tech in zip(inputs, technical):
+        for row, tech in zip(inputs, technical, strict=True):
             old = existing.get(row.get("external_id"))
             record = {f: row.get(f) for f in FIELDS}
             record.update(technical=tech, updated_at=stamp, is_current=True,

@@ -99,10 +99,8 @@ class Connection:
                 table = self.db.create_table(name, schema=schema, exist_ok=True)
             except Exception as exc:  # noqa: BLE001
                 raise Unavailable(f"cannot open table {name!r} in lake {self.uri!r}: {exc}") from exc
-            existing = {tuple(ix.columns) for ix in table.list_indices()}
             for column in indexed:
-                if (column,) not in existing:
-                    table.create_index(column, config=BTree())
+                indexes.ensure_index(table, column, BTree())
             self._tables[name] = table
             return table
 

@@ -36,6 +36,9 @@ MIN_NPROBES = 24
 # 50 gave 0.98 for about the same latency (the candidates' vectors are read in one pass)
 REFINE_FACTOR = 50
 
+# creating an index that another process is creating too: retries of the commit conflict
+INDEX_ATTEMPTS = 5
+
 _building: set[tuple[str, str]] = set()
 _building_lock = threading.Lock()
 
@@ -44,11 +47,27 @@ class Tables(Protocol):
     def table(self, name: str) -> Any: ...
 
 
+def ensure_index(table: Any, column: str, config: Any, index_type: str | None = None) -> None:
+    """Create ``table``'s index on ``column`` unless it has one (of ``index_type``, when given).
+
+    Processes opening a new lake together (``serve --workers N``) race to create the same
+    indexes: the loser's commit conflicts, and then finds the winner's index."""
+    for attempt in range(INDEX_ATTEMPTS):
+        if any(ix.columns == [column] and (index_type is None or ix.index_type == index_type)
+               for ix in table.list_indices()):
+            return
+        try:
+            table.create_index(column, config=config)
+            return
+        except Exception as exc:  # noqa: BLE001 - only a commit conflict is retried
+            if attempt + 1 == INDEX_ATTEMPTS or "conflict" not in str(exc).lower():
+                raise
+            table.checkout_latest()
+
+
 def ensure_text_indexes(tables: Tables) -> None:
     for table_name, (column, config) in TEXT_INDEXES.items():
-        table = tables.table(table_name)
-        if not any(ix.columns == [column] and ix.index_type == "FTS" for ix in table.list_indices()):
-            table.create_index(column, config=config)
+        ensure_index(tables.table(table_name), column, config, "FTS")
 
 
 def is_space_table(name: str) -> bool:

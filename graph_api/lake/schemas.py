@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from graph_api.media.kinds import MEDIA_TYPES
-
 TS = pa.timestamp("us", tz="UTC")
 
 TITLES = pa.schema(

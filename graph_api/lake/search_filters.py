@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from graph_api.errors import InvalidArgument
 from graph_api.lake import sql
-from graph_api.lake.schemas import MEDIA_TYPES, SEGMENT_KINDS
+from graph_api.lake.schemas import SEGMENT_KINDS
+from graph_api.media.kinds import MEDIA_TYPES
 
 
 @dataclass(frozen=True)
