@@ -152,7 +152,8 @@ class Connection:
 
     def cached(self, table: str, key: str, compute: Callable[[], Any]) -> Any:
         """A value derived from ``table`` (its space rows, its indexes), recomputed when the table's
-        version moves: hot read paths such as search then skip a read per request."""
+        version moves: hot read paths such as search then skip a read per request. The value is
+        shared by every view, so it must not depend on who reads (no rows the access rule filters)."""
         version = self.table(table).version
         entry = self._derived.get((table, key))
         if entry is not None and entry[0] == version:
