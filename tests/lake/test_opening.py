@@ -1,9 +1,11 @@
 """Opening a lake: read-only work never creates one; work that writes creates it and says so."""
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +56,22 @@ def test_a_command_that_writes_creates_the_lake_and_says_so_once(tmp_path: Path)
     again = mediagraph("lake", "optimize", "--lake", str(lake))
     assert again.returncode == 0 and "created lake" not in again.stderr
     assert mediagraph("lake", "stats", "--lake", str(lake)).returncode == 0
+
+
+
+def _open_together(uri: str, barrier: Any) -> None:
+    barrier.wait(120)  # every process has imported lancedb: now their first commits race
+    Lake(uri, background_compaction=False)
+
+
+def test_processes_opening_a_new_lake_together_all_succeed(tmp_path: Path) -> None:
+    uri = str(tmp_path / "lake")
+    context = multiprocessing.get_context("spawn")  # never fork a process that opened a lake
+    barrier = context.Barrier(3)
+    workers = [context.Process(target=_open_together, args=(uri, barrier)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(180)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    assert Lake(uri, create=False).titles.list().num_rows == 0
