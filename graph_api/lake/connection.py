@@ -132,6 +132,11 @@ class Connection:
     def open_embeddings_table(self, name: str, schema: pa.Schema) -> Any:
         return self._open_or_create(name, schema, EMBEDDING_INDEXED)
 
+    def open_or_create(self, name: str, schema: pa.Schema, indexed: Iterable[str] = ()) -> Any:
+        """A table outside the lake's own (``schemas.TABLES``), e.g. a store's, with BTREE indexes
+        on ``indexed``: created on first use, then kept open like the others."""
+        return self._open_or_create(name, schema, indexed)
+
     def table_names(self) -> list[str]:
         names: list[str] = []
         token = None
