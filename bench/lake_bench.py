@@ -248,7 +248,7 @@ def reuse(lake: Lake) -> Loaded:
 
 
 def wait_for_compaction(lake: Lake) -> None:
-    while lake._compacting:  # a background compaction may still be running
+    while lake.connection.compacting:  # a background compaction may still be running
         time.sleep(0.5)
 
 

@@ -216,10 +216,18 @@ def _settings_env(settings: Settings) -> dict[str, str]:
 
 
 def _lake(args: argparse.Namespace) -> int:
+    from graph_api.errors import LakeNotFound
     from graph_api.lake import Lake
 
     settings = _settings(args)
-    lake = Lake.from_settings(settings, background_compaction=False)
+    try:
+        # stats only reads: a mistyped --lake must not leave an empty lake behind
+        lake = Lake.from_settings(settings, background_compaction=False, create=args.action != "stats")
+    except LakeNotFound as exc:
+        print(f"mediagraph lake {args.action}: {exc}", file=sys.stderr)
+        return 2
+    if lake.created:
+        print(f"created lake at {settings.lake}", file=sys.stderr)
     if args.action == "stats":
         report = lake.stats()
         if args.json:

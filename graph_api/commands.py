@@ -73,6 +73,8 @@ def open_context(settings: Any, media_dir: Path, **kw: Any) -> Any:
     from graph_api.pipeline.progress import Bars
 
     lake = Lake.from_settings(settings, background_compaction=False)
+    if lake.created:
+        print(f"created lake at {settings.lake}", file=sys.stderr)
     return Context.open(lake, settings, media_dir, reporter=Bars(), **kw)
 
 

@@ -64,6 +64,8 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
     root = demo_media_dir(settings.lake)
     bars = Bars(out)
     say = bars.note
+    if lake.created:
+        say(f"created lake at {settings.lake}")
     say(f"{'checking' if reuse else 'building'} the demo lake at {settings.lake} (media in {root}) ...")
     corpus = generate_corpus(root / "corpus", progress=lambda f: bars("generating the corpus", f))
     ctx = Context.open(lake, settings, root / "derived", reporter=bars)

@@ -4,6 +4,7 @@
     ├── InvalidArgument             INVALID_ARGUMENT   bad input: the whole batch is refused
     │   └── PageSizeExceeded        INVALID_ARGUMENT   ``first`` above the maximum page size
     ├── NotFound                    NOT_FOUND          a referenced id does not exist (or is not visible)
+    │   └── LakeNotFound            NOT_FOUND          the lake a read-only command names does not exist
     ├── Conflict                    CONFLICT           the input contradicts itself or the lake
     └── Unavailable                 UNAVAILABLE        the lake cannot be reached
 
@@ -37,6 +38,10 @@ class PageSizeExceeded(InvalidArgument):
 
 class NotFound(MediaGraphError):
     code = "NOT_FOUND"
+
+
+class LakeNotFound(NotFound):
+    pass
 
 
 class Conflict(MediaGraphError):

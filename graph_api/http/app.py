@@ -139,11 +139,11 @@ class GraphQLApp(GraphQL[Context, None]):
             seconds = time.perf_counter() - started
             codes = [str((e.extensions or {}).get("code", "INTERNAL")) for e in result.errors or []]
             if span is not None:
-                span.set_attribute("mediagraph.lake_reads", context.reads[0])
+                span.set_attribute("mediagraph.lake_reads", context.reads.total)
                 if codes:
                     span.set_attribute("graphql.error_codes", sorted(set(codes)))
         self.services.metrics.observe_operation(name, kind, seconds, codes)
-        logs.note(lakeReads=context.reads[0], **({"errorCodes": sorted(set(codes))} if codes else {}))
+        logs.note(lakeReads=context.reads.total, **({"errorCodes": sorted(set(codes))} if codes else {}))
         body = json.dumps(response_body(result), ensure_ascii=False, default=str).encode("utf-8")
         status = status_for(result, media)
         if status == 200 and sub_response.status_code and sub_response.status_code != 200:
@@ -233,6 +233,7 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
 def attach_lineage(services: Services) -> None:
     """Attach the lineage graph to the lake."""
     services.lineage = open_lineage(services.lake, services.settings)
+    services.lake = services.lineage.lake  # the lake under lineage's run rule
 
 
 def app_from_env() -> Starlette:

@@ -139,7 +139,7 @@ class LakeGauges(Collector):
             stats = {}
             for name in lake.table_names():
                 try:
-                    table = lake._tables.get(name) or lake.db.open_table(name)
+                    table = lake.table(name)
                     s = table.stats()
                     stats[name] = {"rows": s["num_rows"], "fragments": s["fragment_stats"]["num_fragments"],
                                    "small": s["fragment_stats"]["num_small_fragments"]}

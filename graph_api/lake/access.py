@@ -1,7 +1,10 @@
-"""Who may see which title: decided here, applied by ``Lake.scan`` to every read."""
+"""Who may see which title: decided here, applied by the lake view (``LakeView.scan`` and
+``ranked``) to every read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from graph_api.lake import sql
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,18 @@ class Access:
     @property
     def unlimited(self) -> bool:
         return self.title_ids is None and self.restricted
+
+    def clause(self, title_column: str | None) -> str | None:
+        """The filter that keeps a table's rows to what this access may see; ``title_column`` names
+        the table's title column (``id`` for titles itself), None for tables not tied to a title."""
+        if self.unlimited or title_column is None:
+            return None
+        clauses: list[str] = []
+        if self.title_ids is not None:
+            clauses.append(sql.is_in(title_column, sorted(self.title_ids)))
+        if not self.restricted and title_column == "id":
+            clauses.append("restricted = FALSE")
+        return sql.all_of(*clauses)
 
 
 EVERYTHING = Access.everything()

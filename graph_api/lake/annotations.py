@@ -1,6 +1,7 @@
 """Annotations of an asset or one of its segments: compliance flags, audio-quality metrics, ..."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,9 +35,9 @@ class Annotations(Repo):
         )
         return self.scan(where).sort_by([("asset_id", "ascending"), ("id", "ascending")])
 
-    def add(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        with self.lake.write_lock:
-            problems = Problems("addAnnotations", getattr(self.lake, "max_batch", None))
+    def add(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        with self.connection.write_lock:
+            problems = Problems("addAnnotations", self.connection.max_batch)
             problems.check_batch(inputs)
             values: list[str | None] = []
             for i, row in enumerate(inputs):
@@ -45,8 +46,8 @@ class Annotations(Repo):
                 problems.number(i, row, "confidence", minimum=0, maximum=1)
                 problems.time_range(i, row, required=False)
                 values.append(to_json_text(problems, i, "value", row.get("value")))
-            assets = self.lake.assets.get_many([r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)])
-            segments = self.lake.segments.get_many([r["segment_id"] for r in inputs if r.get("segment_id")])
+            assets = self.view.assets.get_many([r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)])
+            segments = self.view.segments.get_many([r["segment_id"] for r in inputs if r.get("segment_id")])
             for i, row in enumerate(inputs):
                 if isinstance(row.get("asset_id"), str) and row["asset_id"] not in assets:
                     problems.add(i, "asset_id", f"unknown asset {row['asset_id']!r}", "NOT_FOUND")
@@ -58,12 +59,13 @@ class Annotations(Repo):
                     elif segment["asset_id"] != row.get("asset_id"):
                         problems.add(i, "segment_id", f"segment {segment_id} belongs to asset {segment['asset_id']}, "
                                      f"not {row.get('asset_id')}", "CONFLICT")
-            check_runs(self.lake, problems, inputs)
+            check_runs(self.view, problems, inputs)
             problems.raise_if_any()
             stamp = now()
             rows = []
-            for row, value in zip(inputs, values):
-                segment = segments.get(row.get("segment_id")) if row.get("segment_id") else None
+            for row, value in zip(inputs, values, strict=True):
+                segment_id = row.get("segment_id")
+                segment = segments.get(segment_id) if isinstance(segment_id, str) else None
                 start, end = row.get("start"), row.get("end")
                 if segment is not None and start is None and end is None:
                     # an annotation of a segment is time-coded like the segment
@@ -82,5 +84,5 @@ class Annotations(Repo):
                     "produced_by": row.get("run_id"),
                     "created_at": stamp,
                 })
-            self.lake.add("annotations", self.to_table(rows))
+            self.connection.add("annotations", self.to_table(rows))
         return rows

@@ -7,6 +7,7 @@ written by one ``merge_insert`` keyed on (id, version), so a re-delivery is one 
 """
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,9 @@ import pyarrow as pa
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
 from graph_api.lake.ids import new_id
-from graph_api.lake.schemas import ASSETS, MEDIA_TYPES
+from graph_api.lake.schemas import ASSETS
 from graph_api.lake.validate import Problems, to_json_text
+from graph_api.media.kinds import MEDIA_TYPES
 
 CURRENT = "is_current = TRUE"
 FIELDS = ("external_id", "title_id", "media_type", "role", "uri", "checksum", "size_bytes",
@@ -74,16 +76,16 @@ class Assets(Repo):
         return self.scan(where).sort_by([("id", "ascending"), ("version", "ascending")])
 
     # --- writes -------------------------------------------------------------------------
-    def register(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def register(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Register a batch of delivered assets atomically; returns the current rows in input order."""
-        with self.lake.write_lock:
+        with self.connection.write_lock:
             prepared = self.prepare(inputs)
             self.write(prepared)
         return prepared.results
 
     def prepare(self, inputs: Sequence[dict[str, Any]], *, produced_by: str | None = None,
                 what: str = "registerAssets", problems: Problems | None = None) -> PreparedAssets:
-        problems = problems or Problems(what, getattr(self.lake, "max_batch", None))
+        problems = problems or Problems(what, self.connection.max_batch)
         problems.check_batch(inputs)
         problems.unique(inputs, "external_id")
         technical: list[str | None] = []
@@ -99,14 +101,14 @@ class Assets(Repo):
             problems.number(i, row, "height", positive=True, integer=True, maximum=2**31 - 1)
             problems.number(i, row, "frame_rate", positive=True)
             technical.append(to_json_text(problems, i, "technical", row.get("technical"), object_only=True))
-        titles = self.lake.titles.get_many([r["title_id"] for r in inputs if isinstance(r.get("title_id"), str)])
+        titles = self.view.titles.get_many([r["title_id"] for r in inputs if isinstance(r.get("title_id"), str)])
         for i, row in enumerate(inputs):
             if isinstance(row.get("title_id"), str) and row["title_id"] not in titles:
                 problems.add(i, "title_id", f"unknown title {row['title_id']!r}", "NOT_FOUND")
         external = [r["external_id"] for r in inputs if r.get("external_id")]
         existing = {
             r["external_id"]: r
-            for r in (self.lake.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)),
+            for r in (self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)),
                                      title_column=None).to_pylist() if external else [])
         }
         for i, row in enumerate(inputs):
@@ -123,7 +125,7 @@ class Assets(Repo):
         rows: list[dict[str, Any]] = []
         results: list[dict[str, Any]] = []
         new_versions: list[dict[str, Any]] = []
-        for row, tech in zip(inputs, technical):
+        for row, tech in zip(inputs, technical, strict=True):
             old = existing.get(row.get("external_id"))
             record = {f: row.get(f) for f in FIELDS}
             record.update(technical=tech, updated_at=stamp, is_current=True,
@@ -148,6 +150,6 @@ class Assets(Repo):
         rows = [{**r, "row_key": f"{r['id']}:{r['version']}"} for r in prepared.rows]
         if len(rows) == len(prepared.new_versions) and all(r["version"] == 1 for r in rows):
             # only brand-new assets: an append, no join against the table
-            self.lake.add("assets", self.to_table(rows))
+            self.connection.add("assets", self.to_table(rows))
         else:
-            self.lake.merge("assets", self.to_table(rows), on="row_key")
+            self.connection.merge("assets", self.to_table(rows), on="row_key")

@@ -1,23 +1,55 @@
-"""What every table's repository shares: by-id reads, rows as dicts, Arrow conversion."""
+"""What every table's repository shares: by-id reads, rows as dicts, Arrow conversion; and
+``View``, what a repository needs from the view it is bound to.
+
+A repository reads only through its view (``View.scan``), so it reads under the view's access
+and run rule; it writes through the view's connection.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from graph_api.lake import sql
-
-if TYPE_CHECKING:
-    from graph_api.lake.lake import Lake
+from graph_api.lake.connection import Connection
+from graph_api.lake.runs import RunVisibility
 
 # an IN list longer than this is split; very long filter texts parse slowly
 IN_CHUNK = 2_000
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
+
+
+class ByIds(Protocol):
+    def get_many(self, ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]: ...
+
+
+class View(Protocol):
+    """What a repository needs from its view (``graph_api.lake.view.LakeView``): the reads that
+    apply the view's rules, the rule for runs, the sibling repositories a write checks ids
+    against, and the connection it writes through."""
+
+    @property
+    def connection(self) -> Connection: ...
+
+    @property
+    def runs(self) -> RunVisibility: ...
+
+    @property
+    def titles(self) -> ByIds: ...
+
+    @property
+    def assets(self) -> ByIds: ...
+
+    @property
+    def segments(self) -> ByIds: ...
+
+    def scan(self, table: str, where: str | None = None, *, columns: list[str] | None = None,
+             limit: int | None = None, title_column: str | None = "title_id") -> pa.Table: ...
 
 
 class Repo:
@@ -26,11 +58,15 @@ class Repo:
     title_column: str | None = "title_id"
     key = "id"
 
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+    @property
+    def connection(self) -> Connection:
+        return self.view.connection
 
     def scan(self, where: str | None = None, *, columns: list[str] | None = None, limit: int | None = None) -> pa.Table:
-        return self.lake.scan(self.table_name, where, columns=columns, limit=limit, title_column=self.title_column)
+        return self.view.scan(self.table_name, where, columns=columns, limit=limit, title_column=self.title_column)
 
     def rows(self, where: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
         return self.scan(where, limit=limit).to_pylist()
@@ -65,7 +101,7 @@ class Repo:
         unique = [e for e in dict.fromkeys(external_ids) if e]
         if not unique:
             return {}
-        rows = self.lake.scan(self.table_name, sql.all_of(sql.is_in("external_id", unique), extra),
+        rows = self.view.scan(self.table_name, sql.all_of(sql.is_in("external_id", unique), extra),
                               title_column=None).to_pylist()
         return {r["external_id"]: r for r in rows}
 
@@ -73,7 +109,7 @@ class Repo:
         """Delete rows by id, in one commit."""
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IN_CHUNK):
-            self.lake.delete(self.table_name, sql.is_in(self.key, unique[start : start + IN_CHUNK]))
+            self.connection.delete(self.table_name, sql.is_in(self.key, unique[start : start + IN_CHUNK]))
 
     def to_table(self, rows: Iterable[dict[str, Any]]) -> pa.Table:
         return pa.Table.from_pylist(list(rows), schema=self.schema)

@@ -2,10 +2,11 @@
 
 A space becomes visible when its row in ``spaces`` is written, which happens after its
 table holds the first vectors: a crash in between leaves an invisible table that
-``Lake.optimize`` sweeps.
+``sweep_orphans`` (run by ``mediagraph lake optimize``) drops.
 """
 from __future__ import annotations
 
+import builtins
 import hashlib
 import math
 import re
@@ -15,16 +16,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from graph_api.errors import NotFound
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
 from graph_api.lake.ids import prefix_of
-from graph_api.lake.schemas import SPACES, embeddings_schema
+from graph_api.lake.schemas import SPACES, TABLE_PREFIX, embeddings_schema
 from graph_api.lake.segments import check_runs
 from graph_api.lake.validate import Problems
 
 SPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
 MAX_DIMENSION = 8192
-TABLE_PREFIX = "emb_"
 
 
 def table_name_for(space: str) -> str:
@@ -40,20 +41,20 @@ class Embeddings(Repo):
 
     def spaces(self) -> dict[str, dict[str, Any]]:
         # a handful of rows read on every search and every embeddings lookup: cached per table version
-        return dict(self.lake.cached("spaces", "rows", lambda: {row["name"]: row for row in self.rows()}))
+        return dict(self.connection.cached("spaces", "rows", lambda: {row["name"]: row for row in self.rows()}))
 
     def space(self, name: str) -> dict[str, Any] | None:
         return self.spaces().get(name)
 
     def _table(self, space: dict[str, Any]) -> Any:
-        return self.lake.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
+        return self.connection.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
 
     def by_subject(self, subject_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """For each subject, the spaces it has a vector in (one read per space)."""
         found: dict[str, list[dict[str, Any]]] = {s: [] for s in subject_ids}
         for space in sorted(self.spaces().values(), key=lambda s: s["name"]):
             self._table(space)
-            rows = self.lake.scan(space["table_name"], sql.is_in("subject_id", list(dict.fromkeys(subject_ids))),
+            rows = self.view.scan(space["table_name"], sql.is_in("subject_id", list(dict.fromkeys(subject_ids))),
                                   columns=["subject_id", "title_id", "produced_by"])
             for row in rows.to_pylist():
                 found.setdefault(row["subject_id"], []).append({**space, "produced_by": row["produced_by"]})
@@ -64,8 +65,6 @@ class Embeddings(Repo):
         """A space's vectors with their subjects' metadata, as Arrow (the ML read path)."""
         row = self.space(space)
         if row is None:
-            from graph_api.errors import NotFound
-
             raise NotFound(f"unknown embedding space {space!r}", space=space)
         self._table(row)
         where = sql.all_of(
@@ -73,12 +72,12 @@ class Embeddings(Repo):
             sql.is_in("asset_id", asset_ids) if asset_ids is not None else None,
             sql.eq("segment_kind", segment_kind) if segment_kind else None,
         )
-        return self.lake.scan(row["table_name"], where).sort_by([("subject_id", "ascending")])
+        return self.view.scan(row["table_name"], where).sort_by([("subject_id", "ascending")])
 
     def upsert(self, space: str, model: str, inputs: Sequence[dict[str, Any]]) -> int:
         """Write vectors into ``space`` (created on first use); returns rows written."""
-        with self.lake.write_lock:
-            problems = Problems("upsertEmbeddings", getattr(self.lake, "max_batch", None))
+        with self.connection.write_lock:
+            problems = Problems("upsertEmbeddings", self.connection.max_batch)
             if not isinstance(space, str) or not SPACE_NAME.match(space):
                 problems.add(None, "space", f"space {space!r} must be 1-100 characters of letters, digits and ._:/-")
             if not isinstance(model, str) or not model.strip():
@@ -107,15 +106,15 @@ class Embeddings(Repo):
             subjects = [r.get("subject_id") for r in inputs]
             asset_ids = [s for s in subjects if isinstance(s, str) and prefix_of(s) == "asset"]
             segment_ids = [s for s in subjects if isinstance(s, str) and prefix_of(s) == "seg"]
-            segments = self.lake.segments.get_many(segment_ids)
-            assets = self.lake.assets.get_many(asset_ids + [s["asset_id"] for s in segments.values()])
+            segments = self.view.segments.get_many(segment_ids)
+            assets = self.view.assets.get_many(asset_ids + [s["asset_id"] for s in segments.values()])
             for i, subject in enumerate(subjects):
                 if not isinstance(subject, str) or prefix_of(subject) not in ("asset", "seg"):
                     problems.add(i, "subject_id", f"{subject!r} is not an asset or segment id")
                 elif subject not in assets and subject not in segments:
                     problems.add(i, "subject_id", f"unknown {'asset' if subject.startswith('asset') else 'segment'} "
                                  f"{subject!r}", "NOT_FOUND")
-            check_runs(self.lake, problems, inputs)
+            check_runs(self.view, problems, inputs)
             problems.raise_if_any()
             assert dimension is not None
             space_row = existing or {"name": space, "model": model, "dimension": dimension,
@@ -141,11 +140,11 @@ class Embeddings(Repo):
                     "created_at": stamp,
                 })
             schema = embeddings_schema(dimension)
-            self.lake.open_embeddings_table(space_row["table_name"], schema)
+            self.connection.open_embeddings_table(space_row["table_name"], schema)
             table = pa.Table.from_pylist(rows, schema=schema)
-            self.lake.merge(space_row["table_name"], table, on="subject_id")
+            self.connection.merge(space_row["table_name"], table, on="subject_id")
             if existing is None:
-                self.lake.merge("spaces", self.to_table([space_row]), on="name")
+                self.connection.merge("spaces", self.to_table([space_row]), on="name")
         return len(rows)
 
     def delete(self, spaces: Sequence[str] | None = None, *, subject_ids: Sequence[str] = (),
@@ -161,16 +160,16 @@ class Embeddings(Repo):
                 continue
             self._table(space)
             # a delete is a commit: skip it when nothing matches (the common case for other spaces)
-            if self.lake.scan(space["table_name"], where, columns=["subject_id"], limit=1,
+            if self.view.scan(space["table_name"], where, columns=["subject_id"], limit=1,
                               title_column=None).num_rows:
-                self.lake.delete(space["table_name"], where)
+                self.connection.delete(space["table_name"], where)
 
-    def sweep_orphans(self) -> list[str]:
+    def sweep_orphans(self) -> builtins.list[str]:
         """Drop embeddings tables whose space row was never written (a crash between the two commits)."""
         known = {row["table_name"] for row in self.rows()}
         dropped = []
-        for name in self.lake.table_names():
+        for name in self.connection.table_names():
             if name.startswith(TABLE_PREFIX) and name not in known:
-                self.lake.drop_table(name)
+                self.connection.drop_table(name)
                 dropped.append(name)
         return dropped

@@ -1,9 +1,9 @@
 """Search indexes: full-text on dialogue and annotation labels, and one ANN index per space.
 
-Below ``Lake.ann_index_min_rows`` rows a space has no ANN index and vector search is exact
+Below ``Connection.ann_index_min_rows`` rows a space has no ANN index and vector search is exact
 (flat). Once a write takes a space past the threshold, an IVF_PQ index is trained (in the
 background when the lake compacts in the background). Rows written after that stay
-searchable: LanceDB searches unindexed rows flat, and ``Lake.optimize`` folds them into the
+searchable: LanceDB searches unindexed rows flat, and ``Connection.optimize`` folds them into the
 index, or retrains it once more rows are unindexed than indexed (the centroids no longer
 describe the data). Scalar (BTREE) indexes on the filter columns come from ``schemas``.
 """
@@ -13,19 +13,16 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, Protocol
 
 from lancedb.index import FTS, IvfPq
 
-from graph_api.lake.embeddings import TABLE_PREFIX
-
-if TYPE_CHECKING:
-    from graph_api.lake.lake import Lake
+from graph_api.lake.schemas import TABLE_PREFIX
 
 log = logging.getLogger(__name__)
 
 VECTOR_COLUMN = "vector"
-DISTANCE = "cosine"
+DISTANCE: Literal["cosine"] = "cosine"
 # table -> (column, FTS config); phrases need positions, labels are a word or two
 TEXT_INDEXES = {
     "segments": ("text", FTS(with_position=True)),
@@ -39,15 +36,38 @@ MIN_NPROBES = 24
 # 50 gave 0.98 for about the same latency (the candidates' vectors are read in one pass)
 REFINE_FACTOR = 50
 
+# creating an index that another process is creating too: retries of the commit conflict
+INDEX_ATTEMPTS = 5
+
 _building: set[tuple[str, str]] = set()
 _building_lock = threading.Lock()
 
 
-def ensure_text_indexes(lake: Lake) -> None:
-    for table_name, (column, config) in TEXT_INDEXES.items():
-        table = lake.table(table_name)
-        if not any(ix.columns == [column] and ix.index_type == "FTS" for ix in table.list_indices()):
+class Tables(Protocol):
+    def table(self, name: str) -> Any: ...
+
+
+def ensure_index(table: Any, column: str, config: Any, index_type: str | None = None) -> None:
+    """Create ``table``'s index on ``column`` unless it has one (of ``index_type``, when given).
+
+    Processes opening a new lake together (``serve --workers N``) race to create the same
+    indexes: the loser's commit conflicts, and then finds the winner's index."""
+    for attempt in range(INDEX_ATTEMPTS):
+        if any(ix.columns == [column] and (index_type is None or ix.index_type == index_type)
+               for ix in table.list_indices()):
+            return
+        try:
             table.create_index(column, config=config)
+            return
+        except Exception as exc:  # noqa: BLE001 - only a commit conflict is retried
+            if attempt + 1 == INDEX_ATTEMPTS or "conflict" not in str(exc).lower():
+                raise
+            table.checkout_latest()
+
+
+def ensure_text_indexes(tables: Tables) -> None:
+    for table_name, (column, config) in TEXT_INDEXES.items():
+        ensure_index(tables.table(table_name), column, config, "FTS")
 
 
 def is_space_table(name: str) -> bool:
@@ -84,19 +104,18 @@ def build_vector_index(table: Any, *, replace: bool = True) -> float:
     return time.perf_counter() - started
 
 
-def after_write(lake: Lake, table_name: str) -> None:
-    """Train a space's ANN index once it passes the threshold (called by the lake after each write)."""
+def after_write(table: Any, table_name: str, *, min_rows: int, key: tuple[str, str], background: bool) -> None:
+    """Train a space's ANN index once it passes ``min_rows`` (called by the connection after each
+    write to a space's table); ``key`` names the table across connections, so one build runs."""
     if not is_space_table(table_name):
         return
-    table = lake._tables.get(table_name)  # noqa: SLF001 - a space's table is open once written
-    if table is None or vector_index(table) is not None or table.count_rows() < lake.ann_index_min_rows:
+    if vector_index(table) is not None or table.count_rows() < min_rows:
         return
-    key = (lake.uri, table_name)
     with _building_lock:
         if key in _building:
             return
         _building.add(key)
-    if lake.background_compaction:
+    if background:
         threading.Thread(target=_build, args=(table, key), daemon=True, name=f"ann-{table_name}").start()
     else:
         _build(table, key)
@@ -113,7 +132,7 @@ def _build(table: Any, key: tuple[str, str]) -> None:
             _building.discard(key)
 
 
-def refresh(lake: Lake, table_name: str, table: Any) -> str | None:
+def refresh(table_name: str, table: Any, *, min_rows: int) -> str | None:
     """Before ``table.optimize()``: build a missing ANN index, or retrain a stale one.
 
     What remains (new rows under an index that still fits) ``optimize`` appends to the index.
@@ -123,7 +142,7 @@ def refresh(lake: Lake, table_name: str, table: Any) -> str | None:
     index = vector_index(table)
     rows = table.count_rows()
     if index is None:
-        if rows < lake.ann_index_min_rows:
+        if rows < min_rows:
             return None
         build_vector_index(table)
         return "built"

@@ -27,6 +27,7 @@ from lineage.traversal import Limits, Step, Traversal
 from graph_api.errors import InvalidArgument, MediaGraphError
 from graph_api.lake import sql
 from graph_api.lake.lake import Lake
+from graph_api.lake.runs import EachRun
 from graph_api.lake.validate import Problems
 from graph_api.media.kinds import media_type_for
 
@@ -51,8 +52,10 @@ class LakeLineage:
         self._assets_lock = threading.Lock()
         self._assets_version = lake.table_version("assets")
         self._assets_since: datetime | None = None
-        self.service = Lineage(LanceLineageStore(lake.db), self._all_assets)
-        lake.run_visible = self.run_exists
+        self.service = Lineage(LanceLineageStore(lake.connection.db), self._all_assets)
+        # from now on read through a view whose run rule is this graph's (the feed above read
+        # through the given lake's, which reads the committed runs rows)
+        self.lake = lake.with_runs(EachRun(self.run_exists))
 
     # --- the asset feed -----------------------------------------------------------
     def _all_assets(self) -> pa.Table:

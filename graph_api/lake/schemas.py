@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from graph_api.media.kinds import MEDIA_TYPES
-
 TS = pa.timestamp("us", tz="UTC")
 
 TITLES = pa.schema(
@@ -94,6 +92,10 @@ SPACES = pa.schema(
         pa.field("created_at", TS, nullable=False),
     ]
 )
+
+
+# the tables of embedding spaces are named emb_<slug>_<hash> (``embeddings.table_name_for``)
+TABLE_PREFIX = "emb_"
 
 
 def embeddings_schema(dimension: int) -> pa.Schema:

@@ -18,22 +18,24 @@ matching both dialogue and labels) are fused by reciprocal rank: score = sum of
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from graph_api.errors import InvalidArgument, NotFound, PageSizeExceeded
 from graph_api.lake import fulltext, indexes, sql
+from graph_api.lake.annotations import Annotations
+from graph_api.lake.assets import Assets
+from graph_api.lake.connection import Connection
+from graph_api.lake.embeddings import Embeddings
 from graph_api.lake.ids import prefix_of
 from graph_api.lake.schemas import embeddings_schema
 from graph_api.lake.search_filters import SEGMENTS, SPACE, Filters, Resolved
+from graph_api.lake.segments import Segments
 from graph_api.lake.text_embedders import embed_text
-
-if TYPE_CHECKING:
-    from graph_api.lake.lake import Lake
 
 RRF_K = 60
 MAX_FIRST = 1_000
@@ -72,9 +74,35 @@ class SearchRequest:
     filters: Filters = field(default_factory=Filters)
 
 
+class SearchView(Protocol):
+    """What search needs from the view it searches (``graph_api.lake.view.LakeView``): its reads
+    apply the view's rules, so every hit is one the view may see."""
+
+    @property
+    def connection(self) -> Connection: ...
+
+    @property
+    def assets(self) -> Assets: ...
+
+    @property
+    def segments(self) -> Segments: ...
+
+    @property
+    def annotations(self) -> Annotations: ...
+
+    @property
+    def embeddings(self) -> Embeddings: ...
+
+    def scan(self, table: str, where: str | None = None, *, columns: list[str] | None = None,
+             limit: int | None = None, title_column: str | None = "title_id") -> pa.Table: ...
+
+    def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,
+               columns: list[str] | None = None, title_column: str | None = "title_id") -> pa.Table: ...
+
+
 class Search:
-    def __init__(self, lake: Lake, max_first: int = MAX_FIRST) -> None:
-        self.lake = lake
+    def __init__(self, view: SearchView, max_first: int = MAX_FIRST) -> None:
+        self.view = view
         self.max_first = max_first
 
     # --- the data API -------------------------------------------------------------------
@@ -106,7 +134,7 @@ class Search:
     def run(self, request: SearchRequest) -> pa.Table:
         first, mode = self._check(request)
         clauses = fulltext.parse(request.text) if request.text is not None else None
-        resolved = Resolved(self.lake, request.filters)
+        resolved = Resolved(request.filters, assets=self.view.assets, annotations=self.view.annotations)
         space, query_vector = self._query_vector(request, mode)
         lists: list[tuple[str, list[dict[str, Any]]]] = []
         fused = (clauses is not None and mode != "VECTOR") and (query_vector is not None and mode != "TEXT")
@@ -160,13 +188,13 @@ class Search:
 
     def _space(self, request: SearchRequest) -> dict[str, Any]:
         if request.space is not None:
-            space = self.lake.embeddings.space(request.space)
+            space = self.view.embeddings.space(request.space)
             if space is None:
                 raise NotFound(f"unknown embedding space {request.space!r}", field="space", space=request.space)
             return space
-        spaces = list(self.lake.embeddings.spaces().values())
+        spaces = list(self.view.embeddings.spaces().values())
         if request.like is not None:
-            names = {s["name"] for s in self.lake.embeddings.by_subject([request.like]).get(request.like, [])}
+            names = {s["name"] for s in self.view.embeddings.by_subject([request.like]).get(request.like, [])}
             spaces = [s for s in spaces if s["name"] in names]
         elif request.vector is not None:
             spaces = [s for s in spaces if s["dimension"] == len(request.vector)]
@@ -191,14 +219,14 @@ class Search:
         if kind is None:
             raise InvalidArgument(f"{subject_id!r} is not an asset or segment id", field="like")
         table = self._open(space)
-        rows = self.lake.scan(table, sql.eq("subject_id", subject_id), columns=["vector", "produced_by"], limit=1)
+        rows = self.view.scan(table, sql.eq("subject_id", subject_id), columns=["vector", "produced_by"], limit=1)
         if rows.num_rows == 0:
             raise NotFound(f"{kind} {subject_id!r} has no embedding in space {space['name']!r}", field="like",
                            space=space["name"], id=subject_id)
         return np.asarray(rows.column("vector")[0].as_py(), dtype=np.float32)
 
     def _open(self, space: dict[str, Any]) -> str:
-        self.lake.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
+        self.view.connection.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
         return space["table_name"]
 
     # --- ranked lists ---------------------------------------------------------------------------
@@ -206,8 +234,8 @@ class Search:
                  exclude: str | None) -> list[dict[str, Any]]:
         table = self._open(space)
         where = resolved.clause(SPACE, exclude=exclude)
-        indexed = self.lake.cached(table, "vector_index",
-                                   lambda: indexes.vector_index(self.lake.table(table)) is not None)
+        indexed = self.view.connection.cached(table, "vector_index",
+                                   lambda: indexes.vector_index(self.view.connection.table(table)) is not None)
 
         def start(exact: bool) -> Any:
             def begin(t: Any) -> Any:
@@ -219,10 +247,10 @@ class Search:
                         .refine_factor(indexes.REFINE_FACTOR))
             return begin
 
-        rows = self.lake.ranked(table, start(not indexed), where, limit=limit, columns=_SPACE_COLUMNS)
+        rows = self.view.ranked(table, start(not indexed), where, limit=limit, columns=_SPACE_COLUMNS)
         if indexed and rows.num_rows < limit:
             # the index came up short of the rows that match: rank those rows exactly
-            rows = self.lake.ranked(table, start(True), where, limit=limit, columns=_SPACE_COLUMNS)
+            rows = self.view.ranked(table, start(True), where, limit=limit, columns=_SPACE_COLUMNS)
         hits = []
         for row in rows.to_pylist():
             segment = row["subject_kind"] == "SEGMENT"
@@ -231,7 +259,7 @@ class Search:
 
     def _dialogue(self, clauses: list[fulltext.Clause], resolved: Resolved, limit: int) -> list[dict[str, Any]]:
         query = fulltext.to_query(clauses, "text")
-        rows = self.lake.ranked("segments", lambda t: t.search(query, query_type="fts"),
+        rows = self.view.ranked("segments", lambda t: t.search(query, query_type="fts"),
                                 resolved.clause(SEGMENTS), limit=limit, columns=[*_SEGMENT_COLUMNS, "_score"])
         return _ranked([_hit(row["_score"], row["id"], row, True, row["kind"]) for row in rows.to_pylist()])
 
@@ -240,7 +268,7 @@ class Search:
         query = fulltext.to_query(clauses, "label", phrases=False)
         f = resolved.filters
         where = sql.is_in("title_id", f.title_ids) if f.title_ids is not None else None
-        found = self.lake.ranked("annotations", lambda t: t.search(query, query_type="fts"), where,
+        found = self.view.ranked("annotations", lambda t: t.search(query, query_type="fts"), where,
                                  limit=10 * limit + 100, columns=["label", "produced_by", "_score"])
         best: dict[str, float] = {}
         for row in found.to_pylist():
@@ -256,7 +284,7 @@ class Search:
             covered = resolved.cover([label]).clause(SEGMENTS)
             exclude = sql.is_in("id", sorted(seen)) if seen else None
             where = sql.all_of(base, covered, f"NOT ({exclude})" if exclude else None)
-            rows = self.lake.segments.scan(where, limit=limit - len(hits)).to_pylist()
+            rows = self.view.segments.scan(where, limit=limit - len(hits)).to_pylist()
             rows.sort(key=lambda r: (r["title_id"], r["asset_id"], r["start"], r["id"]))
             for row in rows:
                 seen.add(row["id"])

@@ -20,14 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import pyarrow as pa
 
 from graph_api.errors import InvalidArgument
 from graph_api.lake import sql
-from graph_api.lake.schemas import MEDIA_TYPES, SEGMENT_KINDS
-
-if TYPE_CHECKING:
-    from graph_api.lake.lake import Lake
+from graph_api.lake.schemas import SEGMENT_KINDS
+from graph_api.media.kinds import MEDIA_TYPES
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,6 @@ class Filters:
                                       field=name)
         if self.start is not None and self.end is not None and self.end < self.start:
             raise InvalidArgument(f"the time range ends ({self.end}) before it starts ({self.start})", field="to")
-
-    @property
-    def needs_labels(self) -> bool:
-        return bool(self.labels or self.without_labels)
 
 
 @dataclass(frozen=True)
@@ -127,13 +123,21 @@ def cover(rows: Iterable[dict[str, Any]]) -> LabelCover:
     return result
 
 
+class Scans(Protocol):
+    """A repository of the searching view (its reads apply the view's rules)."""
+
+    def scan(self, where: str | None = None, *, columns: list[str] | None = None,
+             limit: int | None = None) -> pa.Table: ...
+
+
 class Resolved:
     """Filters with their lake-side lookups done (at most one read each, shared by every list a
-    search ranks)."""
+    search ranks), through the searching view's assets and annotations."""
 
-    def __init__(self, lake: Lake, filters: Filters) -> None:
-        self.lake = lake
+    def __init__(self, filters: Filters, *, assets: Scans, annotations: Scans) -> None:
         self.filters = filters
+        self._assets_repo = assets
+        self._annotations_repo = annotations
         self._assets: list[str] | None = None
         self._labels: dict[str, list[dict[str, Any]]] | None = None
 
@@ -169,7 +173,7 @@ class Resolved:
                 sql.is_in("media_type", f.media_types) if f.media_types is not None else None,
                 sql.is_in("role", f.roles) if f.roles is not None else None,
             )
-            self._assets = self.lake.assets.scan(where, columns=["id"]).column("id").to_pylist()
+            self._assets = self._assets_repo.scan(where, columns=["id"]).column("id").to_pylist()
         return self._assets
 
     def cover(self, labels: Sequence[str]) -> LabelCover:
@@ -186,7 +190,7 @@ class Resolved:
             return
         where = sql.all_of(sql.is_in("label", wanted),
                            sql.is_in("title_id", f.title_ids) if f.title_ids is not None else None)
-        rows = self.lake.annotations.scan(where, columns=["label", "asset_id", "segment_id", "start", "end",
+        rows = self._annotations_repo.scan(where, columns=["label", "asset_id", "segment_id", "start", "end",
                                                            "produced_by"]).to_pylist()
         self._labels = {label: [] for label in wanted}
         for row in rows:

@@ -1,22 +1,26 @@
 """Time-coded segments of an asset: shots, scenes, frames and dialogue lines."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 
 from graph_api.lake import sql
-from graph_api.lake.base import Repo, now
+from graph_api.lake.base import Repo, View, now
 from graph_api.lake.ids import new_id
 from graph_api.lake.schemas import SEGMENT_KINDS, SEGMENTS
 from graph_api.lake.validate import Problems
 
 
-def check_runs(lake: Any, problems: Problems, inputs: Sequence[dict[str, Any]], field: str = "run_id") -> None:
+def check_runs(view: View, problems: Problems, inputs: Sequence[dict[str, Any]], field: str = "run_id") -> None:
+    """Rows may name only runs the view sees (a hidden run's rows would be hidden too)."""
+    named = {row[field] for row in inputs if isinstance(row.get(field), str)}
+    visible = view.runs.visible_runs(named) if named else set()
     for i, row in enumerate(inputs):
         run_id = row.get(field)
-        if run_id is not None and (lake.run_visible is None or not lake.run_visible(run_id)):
+        if run_id is not None and run_id not in visible:
             problems.add(i, field, f"unknown run {run_id!r}", "NOT_FOUND")
 
 
@@ -42,24 +46,25 @@ class Segments(Repo):
         )
         return self.scan(where).sort_by([("asset_id", "ascending"), ("start", "ascending"), ("id", "ascending")])
 
-    def add(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        with self.lake.write_lock:
-            problems = Problems("addSegments", getattr(self.lake, "max_batch", None))
+    def add(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+        with self.connection.write_lock:
+            problems = Problems("addSegments", self.connection.max_batch)
             problems.check_batch(inputs)
             for i, row in enumerate(inputs):
                 problems.required_text(i, row, "asset_id")
                 problems.one_of(i, row, "kind", SEGMENT_KINDS)
                 problems.time_range(i, row, required=True)
-            assets = self.lake.assets.get_many([r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)])
+            assets = self.view.assets.get_many([r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)])
             for i, row in enumerate(inputs):
-                asset = assets.get(row.get("asset_id"))
-                if isinstance(row.get("asset_id"), str) and asset is None:
+                asset_id = row.get("asset_id")
+                asset = assets.get(asset_id) if isinstance(asset_id, str) else None
+                if isinstance(asset_id, str) and asset is None:
                     problems.add(i, "asset_id", f"unknown asset {row['asset_id']!r}", "NOT_FOUND")
                 elif asset and asset["duration_seconds"] is not None and row.get("start") is not None \
                         and isinstance(row["start"], (int, float)) and row["start"] > asset["duration_seconds"] + 1e-6:
                     problems.add(i, "start", f"{row['start']} is past the end of asset {asset['id']} "
                                  f"({asset['duration_seconds']} s)")
-            check_runs(self.lake, problems, inputs)
+            check_runs(self.view, problems, inputs)
             problems.raise_if_any()
             stamp = now()
             rows = [{
@@ -73,5 +78,5 @@ class Segments(Repo):
                 "produced_by": row.get("run_id"),
                 "created_at": stamp,
             } for row in inputs]
-            self.lake.add("segments", self.to_table(rows))
+            self.connection.add("segments", self.to_table(rows))
         return rows

@@ -1,6 +1,7 @@
 """Titles: movies, series, seasons, episodes, trailers; a parent links an episode to its series."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,9 +34,9 @@ class Titles(Repo):
         rows = self.scan(sql.all_of(*clauses))
         return rows.sort_by([("name_lower", "ascending"), ("id", "ascending")])
 
-    def create(self, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def create(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
         """Create titles in one batch. A title whose externalId exists is updated in place."""
-        problems = Problems("createTitle", self.lake_max_batch)
+        problems = Problems("createTitle", self.connection.max_batch)
         problems.check_batch(inputs)
         problems.unique(inputs, "external_id")
         for i, row in enumerate(inputs):
@@ -48,10 +49,10 @@ class Titles(Repo):
                 problems.add(i, "parent_id", f"unknown title {row['parent_id']!r}", "NOT_FOUND")
         problems.raise_if_any()
 
-        with self.lake.write_lock:
+        with self.connection.write_lock:
             existing = {
                 r["external_id"]: r
-                for r in self.lake.scan(
+                for r in self.view.scan(
                     "titles", sql.is_in("external_id", [r["external_id"] for r in inputs if r.get("external_id")]),
                     title_column=None,
                 ).to_pylist()
@@ -73,11 +74,7 @@ class Titles(Repo):
                     "updated_at": stamp,
                 })
             if existing:
-                self.lake.merge("titles", self.to_table(rows), on="id")
+                self.connection.merge("titles", self.to_table(rows), on="id")
             else:
-                self.lake.add("titles", self.to_table(rows))
+                self.connection.add("titles", self.to_table(rows))
         return rows
-
-    @property
-    def lake_max_batch(self) -> int | None:
-        return getattr(self.lake, "max_batch", None)

@@ -39,7 +39,8 @@ class Context:
 
     @classmethod
     def open(cls, lake: Lake, settings: Any, media_dir: str | Path, **kw: Any) -> Context:
-        return cls(lake, open_lineage(lake, settings), Path(media_dir).expanduser().resolve(), **kw)
+        lineage = open_lineage(lake, settings)
+        return cls(lineage.lake, lineage, Path(media_dir).expanduser().resolve(), **kw)
 
     @property
     def text_embedder(self) -> Any:

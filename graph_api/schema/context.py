@@ -11,8 +11,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from graph_api.lake import Access, Lake
-from graph_api.lake.lake import REQUEST_READS
+from graph_api.lake import Access, LakeView, ReadCount, count_reads
 from graph_api.lake.lineage import LakeLineage
 from graph_api.lake.search import Search
 from graph_api.settings import Settings
@@ -41,7 +40,7 @@ def _many(fetch: Callable[[list[str]], dict[str, list[Row]]]) -> DataLoader[str,
 
 @dataclass
 class Loaders:
-    lake: Lake
+    lake: LakeView
     title: DataLoader[str, Row | None] = field(init=False)
     asset: DataLoader[str, Row | None] = field(init=False)
     asset_versions: DataLoader[str, list[Row]] = field(init=False)
@@ -82,15 +81,15 @@ class Loaders:
 @dataclass
 class Context:
     settings: Settings
-    lake: Lake  # the caller's view: every read through it applies the caller's access
+    lake: LakeView  # the caller's view: every read through it applies the caller's access
     lineage: LakeLineage | None = None  # None until the lake has lineage attached
     request_id: str = ""
     loaders: Loaders = field(init=False)
-    reads: list[int] = field(default_factory=lambda: [0])
+    # counts the lake reads of this request, for extensions.lakeReads (from creation, in the request's context)
+    reads: ReadCount = field(default_factory=count_reads)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.lake)
-        REQUEST_READS.set(self.reads)
 
     @property
     def search(self) -> Search:
@@ -101,7 +100,7 @@ class Context:
         return search
 
 
-def make_context(settings: Settings, lake: Lake, lineage: LakeLineage | None = None, access: Access | None = None,
+def make_context(settings: Settings, lake: LakeView, lineage: LakeLineage | None = None, access: Access | None = None,
                  request_id: str = "") -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
     return Context(settings=settings, lake=view, lineage=lineage, request_id=request_id)

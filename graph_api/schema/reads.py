@@ -11,4 +11,4 @@ class LakeReads(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
         reads = getattr(context, "reads", None)
-        return {"lakeReads": reads[0]} if reads else {}
+        return {"lakeReads": reads.total} if reads is not None else {}

@@ -39,7 +39,7 @@ def dialogue(lake: Lake, lines: list[str] = LINES) -> tuple[dict, dict, list[dic
 def vectors_for(lake: Lake, space: str, subjects: list[dict], dimension: int, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(len(subjects), dimension))
     lake.embeddings.upsert(space, "test-model", [{"subject_id": s["id"], "vector": v.tolist()}
-                                                 for s, v in zip(subjects, vectors)])
+                                                 for s, v in zip(subjects, vectors, strict=True)])
     return vectors
 
 
@@ -167,7 +167,7 @@ def test_hybrid_fuses_text_and_vector_ranks(lake: Lake) -> None:
     basis = np.eye(4)
     vectors = [basis[2], basis[3] + 0.1 * basis[0], basis[3], basis[1], basis[3] + 0.2 * basis[1], basis[0]]
     lake.embeddings.upsert("lines", "test-model", [{"subject_id": s["id"], "vector": list(map(float, v))}
-                                                   for s, v in zip(segs, vectors)])
+                                                   for s, v in zip(segs, vectors, strict=True)])
     query = [1.0, 0.0, 0.0, 0.0]
     text_order = [h["subject_id"] for h in lake.search.text("ship", first=10).to_pylist()]
     vector_order = [h["subject_id"] for h in lake.search.vector("lines", query, first=24).to_pylist()]

@@ -1,0 +1,279 @@
+"""The lake's connection: one LanceDB database, its tables and their indexes, batched writes
+under one write lock, automatic compaction, and the counters.
+
+It applies no access rule and hides nothing: readers read through a ``LakeView``
+(``graph_api.lake.view``), which is bound to who is reading.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+from lancedb.index import BTree
+
+from graph_api.errors import LakeNotFound, Unavailable
+from graph_api.lake import indexes
+from graph_api.lake.counters import Counters, note_read
+from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
+
+log = logging.getLogger(__name__)
+
+# check fragment counts every this many writes to a table, not on every write
+COMPACTION_CHECK_EVERY = 8
+COMPACTION_ATTEMPTS = 3
+
+
+def _local_path(uri: str) -> Path | None:
+    if "://" in uri and not uri.startswith("file://"):
+        return None
+    return Path(uri.removeprefix("file://")).expanduser()
+
+
+class Connection:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        storage_options: dict[str, str] | None = None,
+        read_consistency_seconds: float = 0.0,
+        compact_small_fragments: int = 24,
+        version_retention_minutes: float = 10.0,
+        background_compaction: bool = True,
+        max_batch: int = 10_000,
+        ann_index_min_rows: int = 50_000,
+        create: bool = True,
+    ) -> None:
+        """Open the lake at ``uri``; ``create=False`` raises ``LakeNotFound`` instead of creating
+        one (a read-only command must not leave an empty lake behind a mistyped path)."""
+        self.uri = uri
+        local = _local_path(uri)
+        if not create and local is not None and not local.exists():
+            # checked before connecting: connecting to a local path creates its directory
+            raise LakeNotFound(f"lake {uri} does not exist", uri=uri)
+        try:
+            self.db = lancedb.connect(
+                uri,
+                storage_options=dict(storage_options or {}) or None,
+                read_consistency_interval=timedelta(seconds=read_consistency_seconds),
+            )
+            existing = set(self.table_names())
+        except Exception as exc:  # noqa: BLE001 - any backend failure is "unreachable"
+            raise Unavailable(f"cannot open lake {uri!r}: {exc}") from exc
+        # a lake is there when any of its own tables is (lineage adds its tables later)
+        self.created = not existing.intersection(TABLES)
+        if self.created and not create:
+            raise LakeNotFound(f"lake {uri} does not exist", uri=uri)
+        self.counters = Counters()
+        self.compact_small_fragments = compact_small_fragments
+        # Lance keeps every version's files until a cleanup; compaction rewrites data, so without
+        # one a stream of small writes fills the disk (seen: 74 GB after 8,500 writes at 1M rows)
+        self.version_retention = timedelta(minutes=version_retention_minutes)
+        self.max_batch = max_batch
+        # a space gets an ANN index once it holds this many vectors; below, vector search is exact
+        self.ann_index_min_rows = ann_index_min_rows
+        self.background_compaction = background_compaction
+        self.write_lock = threading.RLock()
+        self._tables: dict[str, Any] = {}
+        self._derived: dict[tuple[str, str], tuple[int, Any]] = {}
+        self._table_lock = threading.Lock()
+        self._writes_since_check: dict[str, int] = {}
+        self._compacting: set[str] = set()
+        for name, (schema, indexed) in TABLES.items():
+            self._open_or_create(name, schema, indexed)
+        indexes.ensure_text_indexes(self)
+
+    # --- tables -------------------------------------------------------------------
+    def _open_or_create(self, name: str, schema: pa.Schema, indexed: Iterable[str]) -> Any:
+        with self._table_lock:
+            if name in self._tables:
+                return self._tables[name]
+            try:
+                table = self.db.open_table(name)
+            except (FileNotFoundError, ValueError):
+                table = self.db.create_table(name, schema=schema, exist_ok=True)
+            except Exception as exc:  # noqa: BLE001
+                raise Unavailable(f"cannot open table {name!r} in lake {self.uri!r}: {exc}") from exc
+            for column in indexed:
+                indexes.ensure_index(table, column, BTree())
+            self._tables[name] = table
+            return table
+
+    def table(self, name: str) -> Any:
+        """An open table: one of the lake's own (created if missing), or any other that exists
+        (embedding spaces, lineage's tables); KeyError when there is no such table."""
+        table = self._tables.get(name)
+        if table is not None:
+            return table
+        if name in TABLES:
+            return self._open_or_create(name, *TABLES[name])
+        table = self.existing_table(name)
+        if table is None:
+            raise KeyError(name)
+        return table
+
+    def existing_table(self, name: str) -> Any | None:
+        """The table ``name`` if it exists, never creating it."""
+        table = self._tables.get(name)
+        if table is not None:
+            return table
+        try:
+            table = self.db.open_table(name)
+        except (FileNotFoundError, ValueError):
+            return None
+        with self._table_lock:
+            return self._tables.setdefault(name, table)
+
+    def open_embeddings_table(self, name: str, schema: pa.Schema) -> Any:
+        return self._open_or_create(name, schema, EMBEDDING_INDEXED)
+
+    def open_or_create(self, name: str, schema: pa.Schema, indexed: Iterable[str] = ()) -> Any:
+        """A table outside the lake's own (``schemas.TABLES``), e.g. a store's, with BTREE indexes
+        on ``indexed``: created on first use, then kept open like the others."""
+        return self._open_or_create(name, schema, indexed)
+
+    def table_names(self) -> list[str]:
+        names: list[str] = []
+        token = None
+        while True:
+            page = self.db.list_tables(page_token=token)
+            names.extend(page.tables)
+            token = page.page_token
+            if not token:
+                return sorted(names)
+
+    def drop_table(self, name: str) -> None:
+        with self._table_lock:
+            self._tables.pop(name, None)
+            self.db.drop_table(name)
+
+    def table_version(self, name: str) -> int:
+        return int(self.table(name).version)
+
+    def cached(self, table: str, key: str, compute: Callable[[], Any]) -> Any:
+        """A value derived from ``table`` (its space rows, its indexes), recomputed when the table's
+        version moves: hot read paths such as search then skip a read per request. The value is
+        shared by every view, so it must not depend on who reads (no rows the access rule filters)."""
+        version = self.table(table).version
+        entry = self._derived.get((table, key))
+        if entry is not None and entry[0] == version:
+            return entry[1]
+        value = compute()
+        self._derived[(table, key)] = (version, value)
+        return value
+
+    def count_read(self, table: str) -> None:
+        self.counters.read(table)
+        note_read()
+
+    # --- writes ------------------------------------------------------------------------
+    def add(self, table: str, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        self.table(table).add(rows)
+        self._wrote(table, rows.num_rows)
+
+    def merge(self, table: str, rows: pa.Table, on: str | list[str]) -> None:
+        if rows.num_rows == 0:
+            return
+        (
+            self.table(table)
+            .merge_insert(on)
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(rows)
+        )
+        self._wrote(table, rows.num_rows)
+
+    def delete(self, table: str, where: str) -> None:
+        self.table(table).delete(where)
+        self._wrote(table, 0)
+
+    def _wrote(self, table: str, rows: int) -> None:
+        self.counters.wrote(table, rows)
+        count = self._writes_since_check.get(table, 0) + 1
+        self._writes_since_check[table] = count
+        if count >= COMPACTION_CHECK_EVERY:
+            self._writes_since_check[table] = 0
+            self.maybe_compact(table)
+        if indexes.is_space_table(table):
+            opened = self._tables.get(table)
+            if opened is not None:
+                indexes.after_write(opened, table, min_rows=self.ann_index_min_rows, key=(self.uri, table),
+                                    background=self.background_compaction)
+
+    # --- maintenance --------------------------------------------------------------------
+    def maybe_compact(self, table: str) -> bool:
+        """Compact ``table`` when small fragments have piled up (many small writes slow reads)."""
+        stats = self.table(table).stats()
+        small = stats["fragment_stats"]["num_small_fragments"]
+        if small < self.compact_small_fragments or table in self._compacting:
+            return False
+        self._compacting.add(table)
+        if self.background_compaction:
+            threading.Thread(target=self._compact, args=(table,), daemon=True, name=f"compact-{table}").start()
+        else:
+            self._compact(table)
+        return True
+
+    def _compact(self, table: str) -> None:
+        # A write committed during a compaction makes the compaction's commit conflict and fail, so
+        # under steady small writes it would never win: hold this process's write lock meanwhile
+        # (writes wait for it), and retry when another process's write got in between.
+        try:
+            for attempt in range(COMPACTION_ATTEMPTS):
+                try:
+                    with self.write_lock:
+                        self.table(table).optimize(cleanup_older_than=self.version_retention)
+                    self.counters.compactions += 1
+                    log.info("compacted table %s", table)
+                    return
+                except Exception as exc:  # noqa: BLE001 - a failed compaction must not fail a write
+                    if attempt + 1 == COMPACTION_ATTEMPTS or "conflict" not in str(exc).lower():
+                        log.warning("compaction of table %s failed: %s", table, exc)
+                        return
+        finally:
+            self._compacting.discard(table)
+
+    @property
+    def compacting(self) -> bool:
+        """True while a background compaction runs."""
+        return bool(self._compacting)
+
+    def optimize(self, progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+        """Compact every table and bring its indexes up to date."""
+        report: dict[str, dict[str, Any]] = {}
+        for name in self.table_names():
+            if progress:
+                progress(name)
+            table = self.table(name)
+            before = table.stats()["fragment_stats"]["num_fragments"]
+            # build or retrain first; optimize() extends the rest
+            ann = indexes.refresh(name, table, min_rows=self.ann_index_min_rows)
+            table.optimize(cleanup_older_than=self.version_retention)
+            after = table.stats()["fragment_stats"]["num_fragments"]
+            report[name] = {"fragments_before": before, "fragments_after": after}
+            if ann:
+                report[name]["ann_index"] = ann
+        return report
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        report = {}
+        for name in self.table_names():
+            table = self.table(name)
+            stats = table.stats()
+            report[name] = {
+                "rows": stats["num_rows"],
+                "fragments": stats["fragment_stats"]["num_fragments"],
+                "small_fragments": stats["fragment_stats"]["num_small_fragments"],
+                "versions": len(table.list_versions()),
+                "version": table.version,
+                "bytes": stats["total_bytes"],
+                "indexes": sorted(f"{ix.name}({ix.index_type})" for ix in table.list_indices()),
+            }
+        return report

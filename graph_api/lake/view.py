@@ -1,0 +1,137 @@
+"""The lake as one reader sees it: every repository and search, bound to one ``Access`` and
+one run-visibility rule.
+
+``LakeView.scan`` and ``ranked`` are the only read paths, and both apply the two rules. A view
+is built from ``Repositories``, the one list of repositories: each field is bound to the view
+when the view is built (``Repositories.bound_to``), so a repository added to the list is bound
+like the others and no repository exists outside a view.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, get_type_hints
+
+import pyarrow as pa
+
+from graph_api.lake import sql
+from graph_api.lake.access import Access
+from graph_api.lake.annotations import Annotations
+from graph_api.lake.assets import Assets
+from graph_api.lake.connection import Connection
+from graph_api.lake.embeddings import Embeddings
+from graph_api.lake.runs import RunVisibility
+from graph_api.lake.search import Search
+from graph_api.lake.segments import Segments
+from graph_api.lake.titles import Titles
+
+
+@dataclass(frozen=True)
+class Repositories:
+    """Every repository a view has, one per table family."""
+
+    titles: Titles
+    assets: Assets
+    segments: Segments
+    annotations: Annotations
+    embeddings: Embeddings
+
+    @classmethod
+    def bound_to(cls, view: LakeView) -> Repositories:
+        return cls(**{name: repo(view) for name, repo in _CLASSES.items()})
+
+
+# each field's type is its repository class (resolved once: a view is built per request)
+_CLASSES: dict[str, Callable[[LakeView], Any]] = {
+    f.name: get_type_hints(Repositories)[f.name] for f in fields(Repositories)
+}
+
+
+class LakeView:
+    def __init__(self, connection: Connection, access: Access, runs: RunVisibility) -> None:
+        self.connection = connection
+        self.access = access
+        self.runs = runs
+        self.repositories = Repositories.bound_to(self)
+        self.search = Search(self)
+
+    def with_access(self, access: Access) -> LakeView:
+        """A view of the same lake under ``access`` (which replaces this view's: build a narrower
+        view from the lake's unlimited one), with the same run rule."""
+        return LakeView(self.connection, access, self.runs)
+
+    def with_runs(self, runs: RunVisibility) -> LakeView:
+        """The same view with another run-visibility rule (lineage's, once it is loaded)."""
+        return LakeView(self.connection, self.access, runs)
+
+    # --- the repositories -----------------------------------------------------------
+    @property
+    def titles(self) -> Titles:
+        return self.repositories.titles
+
+    @property
+    def assets(self) -> Assets:
+        return self.repositories.assets
+
+    @property
+    def segments(self) -> Segments:
+        return self.repositories.segments
+
+    @property
+    def annotations(self) -> Annotations:
+        return self.repositories.annotations
+
+    @property
+    def embeddings(self) -> Embeddings:
+        return self.repositories.embeddings
+
+    # --- reads ------------------------------------------------------------------------
+    def scan(
+        self,
+        table: str,
+        where: str | None = None,
+        *,
+        columns: list[str] | None = None,
+        limit: int | None = None,
+        title_column: str | None = "title_id",
+        include_invisible: bool = False,
+    ) -> pa.Table:
+        """Rows of ``table`` matching ``where`` that this view may see.
+
+        ``title_column`` None reads past the access rule (ids a write must not duplicate);
+        ``include_invisible`` keeps rows of runs that never became visible (for maintenance)."""
+        clause = sql.all_of(where, self.access.clause(title_column))
+        query = self.connection.table(table).search()
+        if clause:
+            query = query.where(clause)
+        if columns is not None:
+            query = query.select(columns)
+        query = query.limit(limit) if limit is not None else query.limit(None)
+        self.connection.count_read(table)
+        result = query.to_arrow()
+        return result if include_invisible else self._hide_invisible_runs(result)
+
+    def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,
+               columns: list[str] | None = None, title_column: str | None = "title_id") -> pa.Table:
+        """The ranked counterpart of ``scan``: ``start(table)`` begins a vector or full-text query;
+        ``where`` and the access rule are pushed down as a prefilter, so ranking sees only visible rows."""
+        clause = sql.all_of(where, self.access.clause(title_column))
+        query = start(self.connection.table(table))
+        if clause:
+            query = query.where(clause, prefilter=True)
+        if columns is not None:
+            query = query.select(columns)
+        self.connection.count_read(table)
+        return self._hide_invisible_runs(query.limit(limit).to_arrow())
+
+    def _hide_invisible_runs(self, rows: pa.Table) -> pa.Table:
+        if "produced_by" not in rows.column_names or rows.num_rows == 0:
+            return rows
+        produced = rows.column("produced_by").to_pylist()
+        runs = {p for p in produced if p is not None}
+        if not runs:
+            return rows
+        visible = self.runs.visible_runs(runs)
+        if len(visible) == len(runs):
+            return rows
+        return rows.filter(pa.array([p is None or p in visible for p in produced]))
