@@ -48,6 +48,9 @@ class RecordedRun:
 class LakeLineage:
     def __init__(self, lake: Lake, limits: Limits) -> None:
         self.lake = lake
+        # The asset feed reads through the given lake, whose run rule reads the committed runs rows:
+        # through the graph's own rule a rebuild (an empty graph) would hide every derived asset.
+        self._feed = lake
         self.limits = limits
         self._assets_lock = threading.Lock()
         self._assets_version = lake.table_version("assets")
@@ -64,7 +67,7 @@ class LakeLineage:
         A delivered asset no run has used yet is not in the graph (a lake of 1M delivered assets
         starts in seconds); it joins when a run reads it (``_ensure_in_graph``).
         """
-        rows = self.lake.scan("assets", "is_current = TRUE", columns=ASSET_COLUMNS, title_column=None)
+        rows = self._feed.scan("assets", "is_current = TRUE", columns=ASSET_COLUMNS, title_column=None)
         if rows.num_rows:
             self._assets_since = pc.max(rows.column("updated_at")).as_py()
         used = self._input_asset_ids()
@@ -100,7 +103,7 @@ class LakeLineage:
             where = "is_current = TRUE"
             if since is not None:
                 where += f" AND updated_at >= TIMESTAMP '{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-            rows = self.lake.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
+            rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
             self.note_assets(rows)
             self._assets_version = version
 
