@@ -200,9 +200,10 @@ MALFORMED_REPRESENTATIONS = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG: Query._entities answers a malformed representation (no __typename, "
-                   "not an object, a type that is no entity, a missing or extra key field) with code INTERNAL from "
-                   "strawberry.federation's entities_resolver instead of refusing it as client input")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "BUG: Query._entities answers a malformed representation (no __typename, not an object, a type that is no "
+    "entity, a missing or extra key field) with code INTERNAL from strawberry.federation's entities_resolver "
+    "instead of refusing it as client input"))
 @pytest.mark.parametrize("representation", MALFORMED_REPRESENTATIONS.values(), ids=MALFORMED_REPRESENTATIONS.keys())
 def test_malformed_entity_representations_are_refused_as_client_input(
         representation: str, fuzz_schema: Any, fuzz_server: LiveServer, fuzz_headers: dict[str, str]) -> None:
