@@ -198,7 +198,7 @@ def fill(lake: Lake, args: argparse.Namespace, rng: random.Random, figures: list
         if not batch_keys:
             break
         batch = [asset_row(rng, title_ids[t], t, n) for t, n in batch_keys]
-        seconds, results = timed(lambda: lake.assets.register(batch))
+        seconds, results = timed(lambda batch=batch: lake.assets.register(batch))
         register_seconds += seconds
         asset_ids.extend(r["id"] for r in results)
         annotated_assets.extend(r for (t, _), r in zip(batch_keys, results) if t in annotated)
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             register_seconds = 0.0
             for first in range(0, len(http_rows), args.http_batch):
                 payload = [to_graphql_input(r) for r in http_rows[first : first + args.http_batch]]
-                seconds, result = timed(lambda: post(REGISTER, {"input": payload})["registerAssets"])
+                seconds, result = timed(lambda payload=payload: post(REGISTER, {"input": payload})["registerAssets"])
                 register_seconds += seconds
             if http_rows:
                 figures.append(("bulk register, registerAssets over HTTP",
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                     n = rng.randrange(loaded.per_title)
                     row = asset_row(rng, loaded.title_ids[t], t, n)
                     row["checksum"] = checksum("redelivery", run_tag, k, t, n)
-                seconds, _ = timed(lambda: lake.assets.register([row]))
+                seconds, _ = timed(lambda row=row: lake.assets.register([row]))
                 mutation_seconds.append(seconds)
                 if (k + 1) % 100 == 0:
                     frags = fragments(lake)[0]

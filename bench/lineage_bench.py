@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from lineage import (  # noqa: E402
 from lineage.service import Lineage  # noqa: E402
 from lineage.store import LanceLineageStore  # noqa: E402
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 JOBS = {
     "rendition": "3.2.0", "proxy": "1.4.1", "audio-stem": "2.0.0", "loudness": "1.0.3",
     "frames": "1.1.0", "frame-embed": "clip-vit-b32@5", "detect": "yolo-8.2",
@@ -288,7 +288,7 @@ def load_and_query(uri: str, special: dict[str, str]) -> None:
     rng = random.Random(11)
     # inputs away from the measured roots: assets of ordinary families
     sources = [a for a in (f"asset_{i:032x}" for i in range(200_000, 200_400)) if g.asset(a)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batch = [
         Run(new_run_id(), "media", "detect", JOBS["detect"], "COMPLETED", None, now, now, now,
             (InputRef(rng.choice(sources), 1),), (f"ann_refresh_{uuid.uuid4().hex}",))

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -180,7 +179,7 @@ def main() -> int:
         # the filtered search: one title (of --titles), shots and frames only
         filters = [(title_ids[int(title_of[p])], ["SHOT", "FRAME"]) for p in picks]
         raw_times, raw_counts = [], []
-        for q, (title, kinds_) in zip(queries, filters):
+        for q, (title, _kinds) in zip(queries, filters):
             where = f"(`title_id` = '{title}') AND (`segment_kind` IN ('SHOT', 'FRAME'))"
             t0 = time.perf_counter()
             result = (emb.search(q, vector_column_name="vector").distance_type("cosine")
@@ -217,7 +216,7 @@ def main() -> int:
         figures["filtered_hits_raw_min"] = min(raw_counts)
 
         fts_times, fts_counts = [], []
-        for i in range(args.queries):
+        for _ in range(args.queries):
             words = rng.choice(WORDS, 2, replace=False)
             t0 = time.perf_counter()
             hits = lake.search.text(" ".join(words), first=10)

@@ -80,11 +80,11 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
     total = DeriveReport()
     for entry in corpus.titles:
         if entry.parent is None:  # a series derives its episodes too
-            report = derive(ctx, titles[entry.key])
-            total.done += report.done
-            total.fresh += report.fresh
-            total.failed += report.failed
-            total.skipped += report.skipped
+            derived = derive(ctx, titles[entry.key])
+            total.done += derived.done
+            total.fresh += derived.fresh
+            total.failed += derived.failed
+            total.skipped += derived.skipped
     bars.close()
     if reuse and not added and not total.done and not total.failed:
         say(f"demo lake at {settings.lake} is already built: reusing it ({total.summary()})")

@@ -42,7 +42,7 @@ def _no_attrs() -> dict[str, Any]:
     return NO_ATTRS
 
 
-class Neighbours(tuple):  # type: ignore[type-arg]
+class Neighbours(tuple):
     """A small read-only neighbour map: the ids are the keys, every value is ``NO_ATTRS``.
 
     Iteration, ``len`` and ``in`` are the tuple's own (C speed); ``set.update`` and
@@ -51,7 +51,7 @@ class Neighbours(tuple):  # type: ignore[type-arg]
 
     __slots__ = ()
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if tuple.__contains__(self, key):
             return NO_ATTRS
         raise KeyError(key)
@@ -60,13 +60,13 @@ class Neighbours(tuple):  # type: ignore[type-arg]
         return NO_ATTRS if tuple.__contains__(self, key) else default
 
     def keys(self) -> KeysView[Any]:
-        return KeysView(self)  # type: ignore[arg-type]
+        return KeysView(self)
 
     def items(self) -> ItemsView[Any, Any]:
-        return ItemsView(self)  # type: ignore[arg-type]
+        return ItemsView(self)
 
     def values(self) -> ValuesView[Any]:
-        return ValuesView(self)  # type: ignore[arg-type]
+        return ValuesView(self)
 
     def copy(self) -> dict[Any, Any]:
         return dict.fromkeys(self, NO_ATTRS)
@@ -90,7 +90,7 @@ Mapping.register(Neighbours)
 EMPTY = Neighbours()
 
 
-class CompactDiGraph(nx.DiGraph):  # type: ignore[misc]
+class CompactDiGraph(nx.DiGraph):
     """A DiGraph whose nodes and edges share one empty attribute dict (saves ~64 B each)."""
 
     node_attr_dict_factory = staticmethod(_no_attrs)

@@ -10,7 +10,7 @@ an asset is held as an object by the graph, which then ignores the row.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from lineage.model import AssetInfo, InputRef, Run
 
 NULL_TS = np.iinfo(np.int64).min
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ts(us: int) -> datetime | None:

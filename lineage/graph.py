@@ -156,13 +156,13 @@ class LineageGraph:
     def get_run(self, run_id: str) -> Run | None:
         r = self._runs.get(run_id)
         if r is None or type(r) is Run:
-            return r  # type: ignore[return-value]
+            return r
         return self._rt.run(r)  # type: ignore[union-attr, arg-type]
 
     def runs(self) -> Iterator[Run]:
         rt = self._rt
         for r in self._runs.values():
-            yield r if type(r) is Run else rt.run(r)  # type: ignore[misc, union-attr, arg-type]
+            yield r if type(r) is Run else rt.run(r)  # type: ignore[union-attr, arg-type]
 
     def has_run(self, run_id: str) -> bool:
         return run_id in self._runs
@@ -183,7 +183,7 @@ class LineageGraph:
     def asset(self, asset_id: str) -> AssetInfo | None:
         a = self._assets.get(asset_id)
         if a is None or type(a) is AssetInfo:
-            return a  # type: ignore[return-value]
+            return a
         return self._at.asset(a)  # type: ignore[union-attr, arg-type]
 
     def asset_version(self, asset_id: str) -> int | None:
@@ -197,7 +197,7 @@ class LineageGraph:
     def assets(self) -> Iterator[AssetInfo]:
         at = self._at
         for a in self._assets.values():
-            yield a if type(a) is AssetInfo else at.asset(a)  # type: ignore[misc, union-attr, arg-type]
+            yield a if type(a) is AssetInfo else at.asset(a)  # type: ignore[union-attr, arg-type]
 
     def asset_ids(self) -> Any:
         """The ids lineage holds an AssetInfo for (a set-like view)."""

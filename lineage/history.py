@@ -9,7 +9,7 @@ and so are job versions.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lineage.graph import LineageGraph
 
@@ -21,7 +21,7 @@ def as_of(graph: LineageGraph, ts: datetime) -> LineageGraph:
     re-delivery moves ``created_at`` forward, yet the asset clearly existed.
     """
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
     runs = [r for r in graph.runs() if r.recorded_at <= ts]
     used: set[str] = set()
     for run in runs:

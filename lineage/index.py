@@ -75,7 +75,7 @@ class NodeIndex:
     def ids(self, codes: np.ndarray) -> list[str]:
         base = codes < self.n
         if base.all():
-            return self.names[codes].tolist()  # type: ignore[no-any-return]
+            return self.names[codes].tolist()
         return [self.names[c] if c < self.n else self.extra[c - self.n] for c in codes.tolist()]
 
     def sort(self, codes: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # Run statuses, in the order a run passes through them; the GraphQL enum is built from this.
@@ -63,7 +63,7 @@ def _utc(value: datetime | None) -> datetime | None:
     # Naive datetimes are taken as UTC so that a run round-trips through the
     # store (timestamp[us, tz=UTC]) unchanged.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

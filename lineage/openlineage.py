@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -72,7 +72,7 @@ class OLRunEvent:
 @lru_cache(maxsize=1)
 def spec() -> dict[str, Any]:
     text = resources.files("lineage").joinpath("schemas/OpenLineage.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +108,7 @@ def _parse_time(value: str, path: str) -> datetime:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidEventError(f"{value!r} is not an ISO-8601 date-time", path) from None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def dataset_uri(namespace: str, name: str) -> str:
@@ -208,7 +208,7 @@ def _facet(name: str, **fields: Any) -> dict[str, Any]:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def run_to_event(run: Run, job: Job | None, input_uris: list[str], output_uris: list[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import lancedb
@@ -135,7 +135,7 @@ def runs_to_arrow(runs: Sequence[Run]) -> pa.Table:
 def inputs_to_arrow(
     rows: Iterable[tuple[str, int, InputRef]], now: datetime | None = None
 ) -> pa.Table:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     run_ids, ordinals, assets, versions = [], [], [], []
     for run_id, ordinal, ref in rows:
         run_ids.append(run_id)
@@ -149,7 +149,7 @@ def inputs_to_arrow(
 
 
 def outputs_to_arrow(rows: Iterable[tuple[str, int, str]], now: datetime | None = None) -> pa.Table:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     run_ids, ordinals, outs = [], [], []
     for run_id, ordinal, out in rows:
         run_ids.append(run_id)
@@ -424,7 +424,7 @@ class LanceLineageStore:
         writer that has not yet committed its runs row.
         """
         known = set(self._read("runs")["id"].to_pylist())
-        cutoff = datetime.now(timezone.utc) - older_than
+        cutoff = datetime.now(UTC) - older_than
         deleted = 0
         for name in ("run_inputs", "run_outputs"):
             t = self._read(name).select(["run_id", "written_at"])
@@ -474,7 +474,7 @@ def run_from_row(
 def _naive(column: pa.ChunkedArray) -> list[datetime | None]:
     # to_pylist on a tz-aware column converts value by value through Python tz
     # code (~20x slower); naive values come out in C, and Run marks them UTC.
-    return column.cast(pa.timestamp("us")).to_pylist()  # type: ignore[no-any-return]
+    return column.cast(pa.timestamp("us")).to_pylist()
 
 
 def _group(

@@ -7,13 +7,13 @@ topological order with ties broken by id, assets by (title, role, id).
 from __future__ import annotations
 
 import heapq
-
-import numpy as np
-from itertools import repeat
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import repeat
 from typing import Any, Literal
+
+import numpy as np
 
 from lineage.errors import LimitExceededError, UnknownEntityError
 from lineage.graph import LineageGraph

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -191,7 +191,7 @@ def test_openlineage_python_client_records_runs(story: dict) -> None:
     job = Job(namespace="studio-pipelines", name="audio-stems")
     source = InputDataset(namespace="s3://studio", name=f"{story['n']}/tide.mov")
     stem = OutputDataset(namespace="s3://studio", name=f"{story['n']}/stems/tide-dialogue.wav")
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     client.emit(RunEvent(eventType=RunState.START, eventTime=now, run=Run(runId=run_id), job=job,
                          producer="https://example.com/pipelines", inputs=[source], outputs=[]))
     client.emit(RunEvent(eventType=RunState.COMPLETE, eventTime=now, run=Run(runId=run_id), job=job,

@@ -61,10 +61,10 @@ def to_query(clauses: list[Clause], column: str, *, phrases: bool = True) -> Ful
     parts: list[tuple[Occur, FullTextQuery]] = []
     for clause in clauses:
         if clause.phrase and phrases:
-            query: FullTextQuery = PhraseQuery(clause.text, column)
+            query: FullTextQuery = PhraseQuery(clause.text, column)  # type: ignore[call-arg]  # lancedb's hints mark its defaulted fields required
         elif clause.phrase:
-            query = BooleanQuery([(Occur.MUST, MatchQuery(w, column)) for w in clause.text.split()])
+            query = BooleanQuery([(Occur.MUST, MatchQuery(w, column)) for w in clause.text.split()])  # type: ignore[call-arg]  # as above
         else:
-            query = MatchQuery(clause.text, column)
+            query = MatchQuery(clause.text, column)  # type: ignore[call-arg]  # as above
         parts.append((clause.occur, query))
     return BooleanQuery(parts)

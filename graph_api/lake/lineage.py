@@ -11,18 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from lineage.errors import InvalidEventError, LineageError, Problem, UnknownEntityError
-from lineage.model import FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
-from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
-from lineage.service import Lineage
-from lineage.store import LanceLineageStore
-from lineage.traversal import Limits, Step, Traversal
 
 from graph_api.errors import InvalidArgument, MediaGraphError
 from graph_api.lake import sql
@@ -30,6 +23,12 @@ from graph_api.lake.lake import Lake
 from graph_api.lake.runs import EachRun
 from graph_api.lake.validate import Problems
 from graph_api.media.kinds import media_type_for
+from lineage.errors import InvalidEventError, LineageError, Problem, UnknownEntityError
+from lineage.model import FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
+from lineage.service import Lineage
+from lineage.store import LanceLineageStore
+from lineage.traversal import Limits, Step, Traversal
 
 ASSET_COLUMNS = ["id", "version", "title_id", "role", "media_type", "produced_by", "created_at", "updated_at"]
 # another process's clock may lag ours: re-read a little of the past when catching up
@@ -181,7 +180,7 @@ class LakeLineage:
                 id=run_id, namespace=_text(job.get("namespace")), job_name=_text(job.get("name")),
                 job_version=job.get("version"), status=spec.get("status") or "COMPLETED",
                 parameters=spec.get("parameters"), started_at=_utc(spec.get("started_at")),
-                ended_at=_utc(spec.get("ended_at")), recorded_at=datetime.now(timezone.utc),
+                ended_at=_utc(spec.get("ended_at")), recorded_at=datetime.now(UTC),
                 # an unknown input has no version: lineage reports it as unknown
                 inputs=tuple(InputRef(a, found[a]["version"] if a in found else 1) for a in input_ids),
                 outputs=tuple(a.id for a in new_assets), idempotency_key=key,
@@ -227,7 +226,7 @@ class LakeLineage:
             finished = Run(
                 id=run.id, namespace=run.namespace, job_name=run.job_name, job_version=run.job_version,
                 status=status, parameters=parameters if parameters is not None else run.parameters,
-                started_at=run.started_at, ended_at=_utc(ended_at) or datetime.now(timezone.utc),
+                started_at=run.started_at, ended_at=_utc(ended_at) or datetime.now(UTC),
                 recorded_at=run.recorded_at, inputs=run.inputs,
                 outputs=run.outputs + tuple(a.id for a in new_assets if a.id not in run.outputs),
                 idempotency_key=run.idempotency_key, external_run_id=run.external_run_id,
@@ -263,7 +262,7 @@ class LakeLineage:
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
             output_ids = [outputs[d.uri]["id"] if d.uri in outputs else None for d in event.outputs]
             fresh = iter(a.id for a in new_assets)
-            output_ids = [o or next(fresh) for o in output_ids]
+            new_ids: list[str] = [o or next(fresh) for o in output_ids]
             # OTHER (metadata only) keeps the status the run has
             status = event.status or (existing.status if existing else RUN_STATUSES[0])
             started = existing.started_at if existing and existing.started_at else (
@@ -274,9 +273,9 @@ class LakeLineage:
                 job_version=event.job_version or (existing.job_version if existing else None), status=status,
                 parameters=event.parameters if event.parameters is not None else (
                     existing.parameters if existing else None),
-                started_at=started, ended_at=ended, recorded_at=datetime.now(timezone.utc),
+                started_at=started, ended_at=ended, recorded_at=datetime.now(UTC),
                 inputs=tuple(InputRef(r["id"], r["version"]) for r in inputs.values()),
-                outputs=tuple(output_ids), external_run_id=event.run_id,
+                outputs=tuple(new_ids), external_run_id=event.run_id,
             )
             write = _writer(lake, prepared)
             if existing:
@@ -364,7 +363,7 @@ class LakeLineage:
     def sweep(self, older_than: timedelta = timedelta(minutes=10)) -> dict[str, int]:
         """Delete what crashed writes left invisible: run edges without a run, assets of unknown runs."""
         edges = self.service.sweep_orphans(older_than)
-        cutoff = (datetime.now(timezone.utc) - older_than).strftime("%Y-%m-%d %H:%M:%S.%f")
+        cutoff = (datetime.now(UTC) - older_than).strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = self.lake.scan("assets", f"produced_by IS NOT NULL AND created_at < TIMESTAMP '{cutoff}'",
                               columns=["id", "version", "produced_by"], title_column=None, include_invisible=True)
         orphans = [(r["id"], r["version"]) for r in rows.to_pylist() if not self.run_exists(r["produced_by"])]
@@ -402,7 +401,7 @@ def _writer(lake: Lake, prepared: Any) -> Callable[[], None] | None:
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def open_lineage(lake: Lake, settings: Any) -> LakeLineage:

@@ -16,8 +16,8 @@ from typing import Any
 
 import av
 
-from .kinds import MediaType
 from .errors import CorruptMediaError, NotMediaError, UnreadableError, UnsupportedCodecError
+from .kinds import MediaType
 from .subtitles import SUBTITLE_SUFFIXES, read_subtitles
 
 Progress = Callable[[float], None]

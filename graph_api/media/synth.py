@@ -22,7 +22,7 @@ from typing import cast
 import av
 import numpy as np
 
-from .probe import PRIMARIES_NAMES, TRANSFER_NAMES, MATRIX_NAMES
+from .probe import MATRIX_NAMES, PRIMARIES_NAMES, TRANSFER_NAMES
 
 Progress = Callable[[float], None]
 

@@ -18,6 +18,7 @@ to register under it: an ingest where every file fails writes nothing at all.
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def walk(paths: Sequence[str | Path]) -> tuple[list[Path], list[Failure]]:
     for raw in paths:
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
-            def unreadable(exc: OSError) -> None:
+            def unreadable(exc: OSError, path: Path = path) -> None:
                 failed.append(Failure(str(exc.filename or path), "UNREADABLE", exc.strerror or str(exc)))
 
             for root, dirs, names in os.walk(path, onerror=unreadable):
@@ -154,14 +155,14 @@ def ingest(ctx: Context, paths: Sequence[str | Path], title: str | NewTitle) -> 
                 label_files.append(path)  # after the media: it needs to know which media is there
                 continue
             if old is not None:
-                checksum, _ = sha256_file(path, lambda x: ctx.reporter(label, x))
+                checksum, _ = sha256_file(path, functools.partial(ctx.reporter, label))
                 if checksum == old["checksum"]:
                     report.unchanged.append((str(path), old["id"]))
                     note(f"  unchanged {old['media_type']:<5} {path} ({old['id']} version {old['version']})")
                     if old["media_type"] == "TEXT":
                         subtitles[path] = old
                     continue
-            p = probe(path, lambda x: ctx.reporter(label, x))
+            p = probe(path, functools.partial(ctx.reporter, label))
             if p.media_type.value == "TEXT":
                 from graph_api.media.subtitles import read_subtitles
 

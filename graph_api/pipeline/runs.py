@@ -20,13 +20,12 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lineage.model import Run, embedding_node_id
-
 from graph_api.pipeline.context import NAMESPACE, Context
+from lineage.model import Run, embedding_node_id
 
 Work = Callable[[Path, Callable[[float], None]], "Outputs"]
 
@@ -113,7 +112,7 @@ def execute(ctx: Context, index: RunIndex, *, job: str, version: str, subject: s
         "job": {"namespace": NAMESPACE, "name": job, "version": version},
         "inputs": list(inputs), "outputs": [], "status": "RUNNING",
         "parameters": normalized({**parameters, "subject": subject}),
-        "started_at": datetime.now(timezone.utc),
+        "started_at": datetime.now(UTC),
     })
     run_id = recorded.run.id
     run_dir = ctx.media_dir / subject / f"{job}-{run_id.removeprefix('run_')[:12]}"
@@ -160,7 +159,7 @@ def _write(ctx: Context, run_id: str, outputs: Outputs, wrote: dict[str, list[st
 
 def _undo(ctx: Context, run_dir: Path, wrote: dict[str, list[str]]) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
-    run_id = (wrote.get("run") or [None])[0]
+    run_id = next(iter(wrote.get("run", ())), None)
     _delete_rows(ctx, wrote.get("segments", []), wrote.get("annotations", []))
     if run_id is not None:
         _delete_vectors(ctx, wrote.get("spaces", []), produced_by=run_id)

@@ -6,7 +6,7 @@ raise NOT_FOUND naming the id, also for an id the caller's view hides.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.types import Info
@@ -193,7 +193,7 @@ class LineageQuery:
             out.append(ProvenanceStep(
                 run=run, job=Job(namespace=step.job_namespace, name=step.job_name,
                                  version=job.version if job else step.job_version),
-                job_version=step.job_version, parameters=step.parameters,
+                job_version=step.job_version, parameters=cast(JSON | None, step.parameters),
                 inputs=[InputVersion(asset=Asset.from_record(assets[r.asset_id]), version=r.version,
                                      current_version=assets[r.asset_id]["version"])
                         for r in step.inputs if r.asset_id in assets],

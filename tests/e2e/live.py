@@ -5,10 +5,10 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import tempfile
 import select
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any

@@ -8,9 +8,9 @@ import random
 import pytest
 
 from lineage import Job, LineageGraph, recompute_plan, stale_assets, stale_runs
+from lineage.model import InputRef
 from lineage.staleness import is_stale
 from lineage.store import inputs_to_arrow, jobs_to_arrow, outputs_to_arrow, runs_to_arrow
-from lineage.model import InputRef
 
 
 def _state(g: LineageGraph) -> tuple:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import attr
@@ -38,7 +38,7 @@ RUN_ID = str(uuid.uuid4())
 def _event(state: RunState = RunState.COMPLETE, **kw: Any) -> dict[str, Any]:
     event = RunEvent(
         eventType=state,
-        eventTime=datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc).isoformat(),
+        eventTime=datetime(2025, 3, 1, 12, 0, tzinfo=UTC).isoformat(),
         run=Run(runId=RUN_ID, facets={"mediagraph_parameters": MediagraphParametersRunFacet({"crf": 18, "scale": [1280, 720]})}),
         job=Job(namespace="ingest", name="proxy", facets={"mediagraph_job": MediagraphJobFacet(version="abc123")}),
         producer="https://example.com/pipeline",
@@ -56,7 +56,7 @@ def test_client_event_validates_and_parses() -> None:
     assert (ev.event_type, ev.status, ev.run_id) == ("COMPLETE", "COMPLETED", RUN_ID)
     assert (ev.job_namespace, ev.job_name, ev.job_version) == ("ingest", "proxy", "abc123")
     assert ev.parameters == {"crf": 18, "scale": [1280, 720]}
-    assert ev.event_time == datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    assert ev.event_time == datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
     assert [d.uri for d in ev.inputs] == ["s3://studio/titles/t1/source.mov"]
     assert [d.uri for d in ev.outputs] == ["/lake/proxies/t1.mp4"]
 

@@ -6,8 +6,8 @@ import pytest
 
 from lineage import (
     LimitExceededError,
-    LineageGraph,
     Limits,
+    LineageGraph,
     UnknownEntityError,
     as_of,
     impact,

@@ -5,10 +5,10 @@ from datetime import timedelta
 import lancedb
 import pytest
 
-from lineage import Job, LineageGraph, UnknownEntityError, stale_assets
+from lineage import LineageGraph, UnknownEntityError, stale_assets
+from lineage.model import InputRef
 from lineage.service import Lineage
 from lineage.store import LanceLineageStore, inputs_to_arrow, outputs_to_arrow
-from lineage.model import InputRef
 
 
 def _snapshot(g: LineageGraph) -> tuple:
