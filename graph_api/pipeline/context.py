@@ -68,3 +68,8 @@ def default_media_dir(lake_uri: str) -> Path:
                               "MEDIAGRAPH_MEDIA_DIR) for derived media files")
     path = Path(lake_uri.removeprefix("file://")).expanduser().resolve()
     return path.with_name(path.name + "-media")
+
+
+def local_path(asset: dict[str, Any]) -> Path:
+    """Where an asset's file is on this machine (the pipeline works on local files)."""
+    return Path(asset["uri"].removeprefix("file://"))

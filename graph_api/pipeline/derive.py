@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graph_api.errors import InvalidArgument, NotFound
-from graph_api.pipeline.context import Context
+from graph_api.pipeline.context import Context, local_path
 from graph_api.pipeline.runs import RunIndex, StepError, execute, why_redo
 from graph_api.pipeline.shared_pass import PASS_STEPS, SharedPass
-from graph_api.pipeline.steps import Step, local_path, select, shot_starts
+from graph_api.pipeline.steps import Step, select, shot_starts
 
 
 @dataclass(frozen=True)

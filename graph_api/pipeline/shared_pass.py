@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from graph_api.pipeline.context import Context
+from graph_api.media.audio import AudioAnalyser
+from graph_api.media.frames import FrameGrabber
+from graph_api.media.onepass import Consumer, run_pass
+from graph_api.media.shots import ShotDetector
+from graph_api.media.transcode import ProxyWriter
+from graph_api.pipeline.context import Context, local_path
 
 # the steps a pass can serve, in the order their consumers see each frame
 PASS_STEPS = ("proxy", "shots", "frames", "audio")
@@ -52,13 +57,6 @@ class SharedPass:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _run(self, keys: list[str], progress: Callable[[float], None]) -> dict[str, Any]:
-        from graph_api.media.audio import AudioAnalyser
-        from graph_api.media.frames import FrameGrabber
-        from graph_api.media.onepass import Consumer, run_pass
-        from graph_api.media.shots import ShotDetector
-        from graph_api.media.transcode import ProxyWriter
-        from graph_api.pipeline.steps import local_path
-
         o = self.ctx.options
         self.scratch.mkdir(parents=True, exist_ok=True)
         consumers: dict[str, Consumer] = {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph_api.pipeline.context import Context
+from graph_api.pipeline.context import Context, local_path
 from graph_api.pipeline.runs import Outputs, RunIndex, Work
 from graph_api.pipeline.shared_pass import SharedPass
 
@@ -49,10 +49,6 @@ class Step:
     applies: Callable[[dict[str, Any]], bool]
     # a str says why it cannot run; the decode-based steps take their results from the SharedPass
     plan: Callable[[Context, RunIndex, dict[str, Any], SharedPass], Plan | str]
-
-
-def local_path(asset: dict[str, Any]) -> Path:
-    return Path(asset["uri"].removeprefix("file://"))
 
 
 def technical(asset: dict[str, Any]) -> dict[str, Any]:

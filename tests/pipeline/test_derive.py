@@ -176,6 +176,7 @@ def test_proxy_parameters_record_what_was_made(tmp_path: Path, delivery: Path) -
 def test_one_decode_serves_every_step_that_runs(ctx: Context, title: str, delivery: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from graph_api.media import onepass
+    from graph_api.pipeline import shared_pass
 
     opened: list[tuple[str, tuple[str, ...]]] = []
     real = onepass.run_pass
@@ -184,7 +185,7 @@ def test_one_decode_serves_every_step_that_runs(ctx: Context, title: str, delive
         opened.append((Path(src).name, tuple(consumers)))
         return real(src, consumers, progress)
 
-    monkeypatch.setattr(onepass, "run_pass", counting)
+    monkeypatch.setattr(shared_pass, "run_pass", counting)  # where the pass is started
     ingest(ctx, [delivery], title)
 
     assert derive(ctx, title).ok
