@@ -11,12 +11,16 @@ mutations that name existing ids) raises NOT_FOUND naming the id.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, Info
 
+from graph_api.errors import InvalidArgument
 from graph_api.schema.errors import ErrorCodes
 from graph_api.schema.lineage_query import LineageMutation, LineageQuery
 from graph_api.schema.mutation import LakeMutation
@@ -25,6 +29,9 @@ from graph_api.schema.query import LakeQuery
 from graph_api.schema.reads import LakeReads
 from graph_api.schema.scalars import LONG_DEFINITION, Long
 from graph_api.schema.search import SearchQuery
+
+# every entity of this subgraph is keyed by id (@key(fields: "id"))
+ENTITY_KEY_FIELDS = frozenset({"__typename", "id"})
 
 
 @strawberry.type
@@ -38,6 +45,34 @@ class Mutation(LakeMutation, LineageMutation):
 
 
 class MediaGraphSchema(strawberry.federation.Schema):
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """``_entities``, refusing malformed representations as client input (INVALID_ARGUMENT naming
+        each), where strawberry's resolver would fail inside and answer INTERNAL."""
+        problems = [p for i, r in enumerate(representations) for p in self._representation_problems(i, r)]
+        if problems:
+            raise InvalidArgument(f"{len(problems)} malformed entity representation(s): {problems[0]['message']}",
+                                  problems=problems)
+        # strawberry pops __typename from what it is given: hand it copies
+        return super().entities_resolver(info, [FederationAny(dict(r)) for r in representations])  # type: ignore[call-overload]  # each is a dict, checked above
+
+    def _representation_problems(self, index: int, representation: Any) -> list[dict[str, Any]]:
+        def problem(message: str) -> list[dict[str, Any]]:
+            return [{"index": index, "field": "representations", "code": "INVALID_ARGUMENT", "message": message}]
+
+        if not isinstance(representation, dict):
+            return problem(f"representations[{index}] must be an object with __typename and id")
+        type_name = representation.get("__typename")
+        type_ = self.schema_converter.type_map.get(type_name) if isinstance(type_name, str) else None
+        origin = getattr(getattr(type_, "definition", None), "origin", None)
+        if origin is None or not hasattr(origin, "resolve_reference"):
+            return problem(f"representations[{index}].__typename {type_name!r} is not an entity type of this subgraph")
+        if not isinstance(representation.get("id"), str):
+            return problem(f"representations[{index}] of {type_name} needs its key field id, a string")
+        extra = sorted(set(representation) - ENTITY_KEY_FIELDS)
+        if extra:
+            return problem(f"representations[{index}] of {type_name} has fields beyond its key: {', '.join(extra)}")
+        return []
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodes logs the unexpected ones with their request id; expected errors are not server faults
         return None

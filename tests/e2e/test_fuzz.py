@@ -189,7 +189,8 @@ def test_fuzzed_documents_get_answers_that_fit_the_schema(
 
 # Found by this fuzzer (a representation is any JSON value to the schema, so a client can send these):
 # strawberry.federation's entities_resolver pops __typename from each representation and calls
-# resolve_reference(**representation), and the server masks what that raises as INTERNAL.
+# resolve_reference(**representation), and the server masked what that raised as INTERNAL. The
+# schema now checks each representation first and refuses it as INVALID_ARGUMENT.
 MALFORMED_REPRESENTATIONS = {
     "no __typename": '{id: "asset_x"}',          # KeyError: '__typename'
     "not an object": '"asset_x"',                # AttributeError: 'str' object has no attribute 'pop'
@@ -201,10 +202,6 @@ MALFORMED_REPRESENTATIONS = {
 }
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG: Query._entities answers a malformed representation (no __typename, not an object, a type that is no "
-    "entity, a missing or extra key field) with code INTERNAL from strawberry.federation's entities_resolver "
-    "instead of refusing it as client input"))
 @pytest.mark.parametrize("representation", MALFORMED_REPRESENTATIONS.values(), ids=MALFORMED_REPRESENTATIONS.keys())
 def test_malformed_entity_representations_are_refused_as_client_input(
         representation: str, fuzz_schema: Any, fuzz_server: LiveServer, fuzz_headers: dict[str, str]) -> None:
