@@ -23,7 +23,8 @@ exit status:
   {FAILED}    the work failed (a file that did not ingest, a step that did not derive, ...)
   {USAGE}    bad usage: an unknown command, an invalid flag or setting
   {CANNOT_LISTEN}    serve, demo: the server cannot listen on --host/--port (the port is in use, ...)
-  {LAKE_UNAVAILABLE}    serve, demo: the lake cannot be opened (not a directory, unreachable, ...)
+  {LAKE_UNAVAILABLE}    the lake cannot be opened (serve, demo: not a directory, unreachable, ...;
+       lake stats: it does not exist; only commands that write create a lake)
   {INTERRUPTED}  interrupted (Ctrl-C)
 """
 
@@ -225,7 +226,7 @@ def _lake(args: argparse.Namespace) -> int:
         lake = Lake.from_settings(settings, background_compaction=False, create=args.action != "stats")
     except LakeNotFound as exc:
         print(f"mediagraph lake {args.action}: {exc}", file=sys.stderr)
-        return 2
+        return LAKE_UNAVAILABLE
     if lake.created:
         print(f"created lake at {settings.lake}", file=sys.stderr)
     if args.action == "stats":
