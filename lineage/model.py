@@ -42,6 +42,14 @@ def node_kind(node_id: str) -> str:
     return "asset"
 
 
+def id_kind(node_id: str) -> str | None:
+    """The kind of an id the lake made ("title", "asset", "segment", "annotation", "run", or "embedding" for a
+    well-formed emb:SPACE:SUBJECT), or None for anything else: a client may send any string."""
+    if node_id.startswith(EMBEDDING_PREFIX):
+        return "embedding" if node_id.count(":") >= 2 and all(node_id.split(":", 2)[1:]) else None
+    return next((kind for kind, prefix in ID_PREFIXES.items() if node_id.startswith(prefix)), None)
+
+
 def embedding_node_id(space: str, subject_id: str) -> str:
     return f"{EMBEDDING_PREFIX}{space}:{subject_id}"
 

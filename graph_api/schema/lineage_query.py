@@ -21,6 +21,7 @@ from graph_api.schema.nodes import Annotation, Asset, Run, Segment, Title, load_
 from graph_api.schema.pagination import Connection, by_id, page
 from graph_api.schema.scalars import JSON
 from graph_api.threads import run_sync
+from lineage.model import id_kind
 
 
 @strawberry.type(description="an embedding in the lineage: the vector of a subject in a space")
@@ -108,22 +109,27 @@ async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Enti
     loaders = info.context.loaders
     by_kind: dict[str, list[str]] = {}
     for node_id in ids:
-        by_kind.setdefault(node_id.split("_", 1)[0] if not node_id.startswith("emb:") else "emb", []).append(node_id)
+        kind = id_kind(node_id)
+        if kind is not None:  # anything else is no id the lake made: unknown
+            by_kind.setdefault(kind, []).append(node_id)
     out: dict[str, Entity] = {}
     for row in await loaders.asset.load_many(by_kind.get("asset", [])):
         if row:
             out[row["id"]] = Asset.from_record(row)
-    for row in await loaders.segment.load_many(by_kind.get("seg", [])):
+    for row in await loaders.segment.load_many(by_kind.get("segment", [])):
         if row:
             out[row["id"]] = Segment.from_record(row)
-    for row in await loaders.annotation.load_many(by_kind.get("ann", [])):
+    for row in await loaders.annotation.load_many(by_kind.get("annotation", [])):
         if row:
             out[row["id"]] = Annotation.from_record(row)
     for run_id in by_kind.get("run", []):
         run = await load_run(info, run_id)
         if run:
             out[run_id] = run
-    for emb in by_kind.get("emb", []):
+    lineage = info.context.lineage
+    for emb in by_kind.get("embedding", []):
+        if lineage is None or emb not in lineage.service:
+            continue  # an embedding is a lineage node once a run produced it
         _, space, subject = emb.split(":", 2)
         out[emb] = EmbeddingRef(id=strawberry.ID(emb), space=space, subject_id=strawberry.ID(subject))
     return out

@@ -54,7 +54,9 @@ def test_an_unknown_version_of_a_known_asset_is_null(gql: GraphQLClient, derived
 
 @pytest.mark.parametrize("field", sorted(TRAVERSALS))
 def test_a_traversal_from_an_unknown_id_is_not_found(gql: GraphQLClient, derived: dict[str, str], field: str) -> None:
-    for unknown in ("asset_nope", "run_nope", "seg_nope"):
+    # ids of every kind, malformed embedding ids and no id the lake makes at all (found by the fuzzer: these
+    # were INTERNAL)
+    for unknown in ("asset_nope", "run_nope", "seg_nope", "emb_x", "emb:x", "emb:space:asset_nope", "nope"):
         result = gql.post(_found(TRAVERSALS[field].format(id=unknown)))
         [error] = result["errors"]
         assert error["extensions"]["code"] == "NOT_FOUND" and unknown in error["message"], error
