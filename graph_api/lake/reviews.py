@@ -2,7 +2,6 @@
 row, nothing is overwritten, so the latest row of a version is its approval."""
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,8 +47,3 @@ class Reviews(Repo):
             self.connection.add(self.table_name, self.to_table([record]))
         return record
 
-
-def latest(rows: builtins.list[dict[str, Any]], version: int) -> dict[str, Any] | None:
-    """The latest review of ``version`` among one asset's reviews (ids sort by creation)."""
-    of_version = [r for r in rows if r["version"] == version]
-    return max(of_version, key=lambda r: r["id"]) if of_version else None
