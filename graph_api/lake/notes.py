@@ -3,8 +3,11 @@
 commit; ``resolve`` is the one change a note takes, merged on its id."""
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
+
+import pyarrow as pa
 
 from graph_api.errors import NotFound
 from graph_api.lake import sql
@@ -22,7 +25,17 @@ class Notes(Repo):
         """Every note of each asset (all versions), oldest first."""
         return self.group_by("asset_id", asset_ids)
 
-    def add(self, inputs: Sequence[dict[str, Any]], *, author: str) -> list[dict[str, Any]]:
+    def list(self, *, title_ids: Sequence[str] | None = None, asset_ids: Sequence[str] | None = None,
+             resolved: bool | None = None) -> pa.Table:
+        """Notes as Arrow, for the Python data API."""
+        where = sql.all_of(
+            sql.is_in("title_id", title_ids) if title_ids is not None else None,
+            sql.is_in("asset_id", asset_ids) if asset_ids is not None else None,
+            sql.eq("resolved", resolved) if resolved is not None else None,
+        )
+        return self.scan(where).sort_by([("asset_id", "ascending"), ("id", "ascending")])
+
+    def add(self, inputs: Sequence[dict[str, Any]], *, author: str) -> builtins.list[dict[str, Any]]:
         """Add a batch of notes atomically: any problem of any note refuses them all."""
         asset_ids = [r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)]
         reply_ids = [r["reply_to"] for r in inputs if isinstance(r.get("reply_to"), str)]

@@ -2,7 +2,7 @@
 playlist was made, so a review session plays what was chosen even after a re-delivery."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ class Playlists(Repo):
     table_name = "playlists"
     schema = PLAYLISTS
 
-    def list(self, *, title_ids: list[str] | None = None) -> pa.Table:
+    def list(self, *, title_ids: Sequence[str] | None = None) -> pa.Table:
         where = sql.is_in("title_id", title_ids) if title_ids is not None else None
         return self.scan(where).sort_by([("id", "ascending")])
 

@@ -7,13 +7,11 @@ the request's lake view, so a title the caller may not see hides its workflow ro
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import strawberry
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
 
-from graph_api.lake.cuts import EDITORIAL_JOB, RecordCut
+from graph_api.lake.cut_runs import cut_recorder
 from graph_api.lake.playlists import descendants
 from graph_api.schema.context import Context, Row
 from graph_api.schema.inputs import to_row
@@ -115,22 +113,6 @@ def _filtered_reviews(info: Info[Context, None], title_id: str | None, decision:
     return [r for r, flag in zip(rows, flags, strict=True) if flag == stale], list(current.values())
 
 
-def _cut_recorder(info: Info[Context, None]) -> RecordCut | None:
-    lineage = info.context.lineage
-    if lineage is None:
-        return None
-
-    def record(cut_id: str, asset_ids: Sequence[str]) -> str | None:
-        # the cut is the output of a run of the editorial job that read its clips' assets
-        namespace, name = EDITORIAL_JOB
-        run = lineage.record_run({"job": {"namespace": namespace, "name": name}, "inputs": list(asset_ids),
-                                  "parameters": {"cut": cut_id}}).run
-        lineage.attach_outputs(run.id, [cut_id])
-        return run.id
-
-    return record
-
-
 @strawberry.type
 class WorkflowQuery:
     @strawberry.field(description="reviews across a title and the titles below it (or every title the caller "
@@ -175,7 +157,7 @@ class WorkflowMutation:
                                      "of the editorial job whose inputs are its clips' assets")
     async def import_cut(self, info: Info[Context, None], input: CutInput) -> Cut:
         row = await run_sync(info.context.lake.cuts.import_otio, input.title_id, input.name, input.otio,
-                             created_by=caller_name(info), record=_cut_recorder(info))
+                             created_by=caller_name(info), record=cut_recorder(info.context.lineage))
         return Cut.from_record(row)
 
     @strawberry.mutation(description="a playlist of assets in order, each frozen at its current version")
