@@ -261,6 +261,10 @@ def test_a_cut_imported_from_otio_knows_its_clips_and_turns_stale_on_redelivery(
     assert run == {"job": {"namespace": "editorial", "name": "cut-import"},
                    "inputs": [{"id": story["source"]}, {"id": story["proxy"]}]}
 
+    downstream = server.data("""query($id: ID!) { lineage(id: $id, direction: DOWNSTREAM) {
+      nodes { entity { __typename ... on Cut { id } } } } }""", {"id": story["source"]})["lineage"]["nodes"]
+    assert {"__typename": "Cut", "id": cut["id"]} in [n["entity"] for n in downstream]
+
     _redeliver(server, story, f"source cut {story['n']}")
     assert server.data("query($id: ID!) { cut(id: $id) { stale } }", {"id": cut["id"]})["cut"]["stale"] is True
 
