@@ -46,11 +46,23 @@ def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -
                         help="seconds between thumbnails, besides one per shot (default 2)")
     lake_arg(derive)
 
+    cut = sub.add_parser("cut", help="editorial cuts")
+    cut_sub = cut.add_subparsers(dest="cut_command", required=True, metavar="ACTION")
+    cut_import = cut_sub.add_parser(
+        "import", help="import an OpenTimelineIO timeline (.otio) as a cut of a title",
+        description="Each clip's media reference names an asset by its uri or by metadata.mediagraph.assetId. "
+                    "The cut is recorded in lineage as a run of the editorial job (editorial/cut-import) whose "
+                    "inputs are its clips' assets. A clip that cannot be resolved refuses the whole cut.")
+    cut_import.add_argument("file", metavar="FILE.otio")
+    cut_import.add_argument("--title", required=True, metavar="ID", help="the title the cut belongs to")
+    cut_import.add_argument("--name", default=None, help="the cut's name (default: the timeline's)")
+    lake_arg(cut_import)
+
 
 def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
     from lineage.errors import LineageError
 
-    commands = {"ingest": _ingest, "derive": _derive}
+    commands = {"ingest": _ingest, "derive": _derive, "cut": _cut}
     if args.command not in commands:
         raise SystemExit(f"mediagraph: unknown command {args.command!r}")
     try:
@@ -119,3 +131,19 @@ def _derive(args: argparse.Namespace, settings: Any) -> int:
         ctx.reporter.close()
     print(report.summary(), file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _cut(args: argparse.Namespace, settings: Any) -> int:
+    from graph_api.lake import Lake
+    from graph_api.lake.cut_runs import cut_recorder
+    from graph_api.lake.lineage import open_lineage
+
+    text = Path(args.file).read_text(encoding="utf-8")
+    lake = Lake.from_settings(settings, create=False, background_compaction=False)
+    lineage = open_lineage(lake, settings)
+    row = lineage.lake.cuts.import_otio(args.title, args.name or "", text, created_by="local",
+                                        record=cut_recorder(lineage))
+    print(f"cut {row['id']}: {row['name']!r}, {len(row['clips'])} clips, {row['duration']:g} s, "
+          f"lineage run {row['run_id']}", file=sys.stderr)
+    print(row["id"])
+    return 0

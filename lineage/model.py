@@ -19,6 +19,8 @@ STATUSES: frozenset[str] = frozenset(RUN_STATUSES)
 # ids, so the list lives here, in the lowest layer; graph_api.lake.ids makes ids from it.
 ID_PREFIXES: dict[str, str] = {
     "title": "title_", "asset": "asset_", "segment": "seg_", "annotation": "ann_", "run": "run_",
+    # creative workflows; a cut is a lineage node too (the output of its editorial run)
+    "review": "rev_", "note": "note_", "cut": "cut_", "playlist": "pl_",
 }
 RUN_PREFIX = ID_PREFIXES["run"]
 # an embedding is not a row with an id but a (space, subject) pair: emb:SPACE:SUBJECT
@@ -39,6 +41,8 @@ def node_kind(node_id: str) -> str:
         return "annotation"
     if node_id.startswith(EMBEDDING_PREFIX):
         return "embedding"
+    if node_id.startswith(ID_PREFIXES["cut"]):
+        return "cut"
     return "asset"
 
 

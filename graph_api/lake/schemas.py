@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from graph_api.workflows.tables import CUTS, NOTES, PLAYLISTS, REVIEWS
+
 TS = pa.timestamp("us", tz="UTC")
 
 TITLES = pa.schema(
@@ -126,6 +128,11 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "segments": (SEGMENTS, ("id", "asset_id", "title_id", "kind", "start", "end")),
     "annotations": (ANNOTATIONS, ("id", "asset_id", "segment_id", "title_id")),
     "spaces": (SPACES, ("name",)),
+    # creative workflows (schemas in graph_api.workflows.tables): each has title_id, so access covers it
+    "reviews": (REVIEWS, ("id", "asset_id", "title_id")),
+    "notes": (NOTES, ("id", "asset_id", "title_id", "reply_to")),
+    "cuts": (CUTS, ("id", "title_id")),
+    "playlists": (PLAYLISTS, ("id", "title_id")),
 }
 # search prefilters on every denormalized column (graph_api.lake.search_filters)
 EMBEDDING_INDEXED = ("subject_id", "asset_id", "title_id", "segment_kind", "media_type", "role", "start", "end")

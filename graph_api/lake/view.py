@@ -19,7 +19,11 @@ from graph_api.lake.access import Access
 from graph_api.lake.annotations import Annotations
 from graph_api.lake.assets import Assets
 from graph_api.lake.connection import Connection
+from graph_api.lake.cuts import Cuts
 from graph_api.lake.embeddings import Embeddings
+from graph_api.lake.notes import Notes
+from graph_api.lake.playlists import Playlists
+from graph_api.lake.reviews import Reviews
 from graph_api.lake.runs import RunVisibility
 from graph_api.lake.search import Search
 from graph_api.lake.segments import Segments
@@ -35,6 +39,10 @@ class Repositories:
     segments: Segments
     annotations: Annotations
     embeddings: Embeddings
+    reviews: Reviews
+    notes: Notes
+    cuts: Cuts
+    playlists: Playlists
 
     @classmethod
     def bound_to(cls, view: LakeView) -> Repositories:
@@ -84,6 +92,22 @@ class LakeView:
     @property
     def embeddings(self) -> Embeddings:
         return self.repositories.embeddings
+
+    @property
+    def reviews(self) -> Reviews:
+        return self.repositories.reviews
+
+    @property
+    def notes(self) -> Notes:
+        return self.repositories.notes
+
+    @property
+    def cuts(self) -> Cuts:
+        return self.repositories.cuts
+
+    @property
+    def playlists(self) -> Playlists:
+        return self.repositories.playlists
 
     # --- reads ------------------------------------------------------------------------
     def scan(

@@ -52,6 +52,13 @@ class Loaders:
     annotations_by_asset: DataLoader[str, list[Row]] = field(init=False)
     annotations_by_segment: DataLoader[str, list[Row]] = field(init=False)
     embeddings_by_subject: DataLoader[str, list[Row]] = field(init=False)
+    review: DataLoader[str, Row | None] = field(init=False)
+    note: DataLoader[str, Row | None] = field(init=False)
+    cut: DataLoader[str, Row | None] = field(init=False)
+    playlist: DataLoader[str, Row | None] = field(init=False)
+    reviews_by_asset: DataLoader[str, list[Row]] = field(init=False)
+    notes_by_asset: DataLoader[str, list[Row]] = field(init=False)
+    cuts_by_asset: DataLoader[str, list[Row]] = field(init=False)
 
     def __post_init__(self) -> None:
         lake = self.lake
@@ -66,6 +73,13 @@ class Loaders:
         self.annotations_by_asset = _many(lake.annotations.by_asset)
         self.annotations_by_segment = _many(lake.annotations.by_segment)
         self.embeddings_by_subject = _many(lake.embeddings.by_subject)
+        self.review = _one(lake.reviews.get_many)
+        self.note = _one(lake.notes.get_many)
+        self.cut = _one(lake.cuts.get_many)
+        self.playlist = _one(lake.playlists.get_many)
+        self.reviews_by_asset = _many(lake.reviews.by_asset)
+        self.notes_by_asset = _many(lake.notes.by_asset)
+        self.cuts_by_asset = _many(lake.cuts.by_asset)
 
     def _titles_by_parent(self, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
         grouped = self.lake.titles.group_by("parent_id", parent_ids)

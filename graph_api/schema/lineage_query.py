@@ -17,7 +17,7 @@ from graph_api.schema.context import Context, Row
 from graph_api.schema.enums import LineageDirection
 from graph_api.schema.inputs import RunInput, to_row
 from graph_api.schema.lineage_types import Job
-from graph_api.schema.nodes import Annotation, Asset, Run, Segment, Title, load_run
+from graph_api.schema.nodes import Annotation, Asset, Cut, Run, Segment, Title, load_run
 from graph_api.schema.pagination import Connection, by_id, page
 from graph_api.schema.scalars import JSON
 from graph_api.threads import run_sync
@@ -31,7 +31,8 @@ class EmbeddingRef:
     subject_id: strawberry.ID
 
 
-Entity = Asset | Run | Segment | Annotation | EmbeddingRef
+# a cut is a lineage node: the output of its editorial run
+Entity = Asset | Run | Segment | Annotation | EmbeddingRef | Cut
 LineageEntity = Annotated[Entity, strawberry.union("LineageEntity")]
 
 
@@ -122,6 +123,9 @@ async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Enti
     for row in await loaders.annotation.load_many(by_kind.get("annotation", [])):
         if row:
             out[row["id"]] = Annotation.from_record(row)
+    for row in await loaders.cut.load_many(by_kind.get("cut", [])):
+        if row:
+            out[row["id"]] = Cut.from_record(row)
     for run_id in by_kind.get("run", []):
         run = await load_run(info, run_id)
         if run:

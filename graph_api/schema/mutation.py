@@ -14,11 +14,12 @@ from graph_api.schema.inputs import (
     to_row,
 )
 from graph_api.schema.nodes import Annotation, Asset, Segment, Title
+from graph_api.schema.workflows import WorkflowMutation
 from graph_api.threads import run_sync
 
 
 @strawberry.type
-class LakeMutation:
+class LakeMutation(WorkflowMutation):
     @strawberry.mutation
     async def create_title(self, info: Info[Context, None], input: TitleInput) -> Title:
         rows = await run_sync(info.context.lake.titles.create, [to_row(input)])

@@ -28,7 +28,16 @@ from graph_api.schema.lineage_types import (
 from graph_api.schema.node import Node
 from graph_api.schema.pagination import Connection, by_id, by_name, by_time, page
 from graph_api.schema.scalars import JSON, Long
+from graph_api.schema.workflow_reads import (
+    ReviewDecision,
+    cut_stale,
+    latest_review,
+    notes_in_window,
+    review_stale,
+)
 from graph_api.threads import run_sync
+from graph_api.workflows.cuts import cut_to_otio
+from graph_api.workflows.tables import cut_from_row
 from lineage.model import Run as RunRecord
 
 DEFAULT_HITS = 10  # the hits a search or similar returns when first is not given
@@ -231,6 +240,34 @@ class Asset(Node):
     embeddings = strawberry.field(resolver=_embeddings)
     similar = strawberry.field(resolver=_similar, description=SIMILAR)
 
+    # --- creative workflows ---------------------------------------------------------------
+    @strawberry.field(description="reviews of every version of this asset, oldest first")
+    async def reviews(self, info: Info[Context, None], first: int | None = None,
+                      after: str | None = None) -> Connection[Review]:
+        rows = await info.context.loaders.reviews_by_asset.load(self._row["id"])
+        return page(info, rows, by_id, Review.from_record, first, after)
+
+    @strawberry.field(description="the latest review of this version; null when none")
+    async def approval(self, info: Info[Context, None]) -> Review | None:
+        row = await latest_review(info, self._row["id"], self._row["version"])
+        return Review.from_record(row) if row else None
+
+    @strawberry.field(description="notes of this version overlapping [from, to] (a note without a time range "
+                                  "overlaps every window); allVersions adds the notes of earlier versions")
+    async def notes(self, info: Info[Context, None], from_: Annotated[
+        float | None, strawberry.argument(name="from")] = None, to: float | None = None,
+                    resolved: bool | None = None, all_versions: bool | None = None, first: int | None = None,
+                    after: str | None = None) -> Connection[Note]:
+        rows = await info.context.loaders.notes_by_asset.load(self._row["id"])
+        rows = notes_in_window(rows, self._row["version"], from_, to, resolved, bool(all_versions))
+        return page(info, rows, by_id, Note.from_record, first, after)
+
+    @strawberry.field(description="the cuts that use this asset")
+    async def cuts(self, info: Info[Context, None], first: int | None = None,
+                   after: str | None = None) -> Connection[Cut]:
+        rows = await info.context.loaders.cuts_by_asset.load(self._row["id"])
+        return page(info, rows, by_id, Cut.from_record, first, after)
+
 
 @strawberry.federation.type(keys=["id"])
 class Segment(Node):
@@ -368,3 +405,131 @@ class SearchHit:
     @strawberry.field(description="null when the hit is a whole asset")
     async def segment(self, info: Info[Context, None]) -> Segment | None:
         return await _segment(info, self._row["segment_id"])
+
+
+# --- creative workflows: a review or note points at one asset version; a cut is a lineage run's output
+
+@strawberry.federation.type(keys=["id"])
+class Review(Node):
+    _row: strawberry.Private[Row]
+    id: strawberry.ID
+    version: int = strawberry.field(description="the asset version that was reviewed")
+    decision: ReviewDecision
+    reviewer: str
+    comment: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Row) -> Review:
+        return cls(_row=row, id=strawberry.ID(row["id"]), version=row["version"],
+                   decision=ReviewDecision(row["decision"]), reviewer=row["reviewer"], comment=row["comment"],
+                   created_at=row["created_at"])
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Review | None:
+        row = await info.context.loaders.review.load(id)
+        return cls.from_record(row) if row else None
+
+    @strawberry.field
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
+
+    @strawberry.field(description="the reviewed version is no longer current, or something it was derived "
+                                  "from has changed since")
+    async def stale(self, info: Info[Context, None]) -> bool:
+        return await review_stale(info, self._row)
+
+
+@strawberry.federation.type(keys=["id"])
+class Note(Node):
+    _row: strawberry.Private[Row]
+    id: strawberry.ID
+    version: int
+    author: str
+    text: str
+    start: float | None = strawberry.field(description="time-coded: seconds from the start of the asset; "
+                                                       "null for the whole asset")
+    end: float | None
+    resolved: bool
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Row) -> Note:
+        return cls(_row=row, id=strawberry.ID(row["id"]), version=row["version"], author=row["author"],
+                   text=row["text"], start=row["start"], end=row["end"], resolved=row["resolved"],
+                   created_at=row["created_at"])
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Note | None:
+        row = await info.context.loaders.note.load(id)
+        return cls.from_record(row) if row else None
+
+    @strawberry.field(description="a drawing on the frame: shapes in normalized [0,1] coordinates")
+    def region(self) -> JSON | None:
+        return _json(self._row["region"])
+
+    @strawberry.field
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
+
+    @strawberry.field
+    async def reply_to(self, info: Info[Context, None]) -> Note | None:
+        if not self._row["reply_to"]:
+            return None
+        row = await info.context.loaders.note.load(self._row["reply_to"])
+        return Note.from_record(row) if row else None
+
+
+@strawberry.type
+class Clip:
+    _row: strawberry.Private[Row]
+    name: str | None
+    track: str
+    record_start: float = strawberry.field(description="position in the cut, seconds")
+    record_end: float
+    version: int = strawberry.field(description="the asset version that was cut in")
+    source_start: float = strawberry.field(description="the range of the asset used, seconds")
+    source_end: float
+
+    @classmethod
+    def from_record(cls, row: Row) -> Clip:
+        return cls(_row=row, name=row["name"], track=row["track"], record_start=row["record_start"],
+                   record_end=row["record_end"], version=row["version"], source_start=row["source_start"],
+                   source_end=row["source_end"])
+
+    @strawberry.field
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
+
+
+@strawberry.federation.type(keys=["id"])
+class Cut(Node):
+    _row: strawberry.Private[Row]
+    id: strawberry.ID
+    name: str
+    duration: float
+
+    @classmethod
+    def from_record(cls, row: Row) -> Cut:
+        return cls(_row=row, id=strawberry.ID(row["id"]), name=row["name"], duration=row["duration"])
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Cut | None:
+        row = await info.context.loaders.cut.load(id)
+        return cls.from_record(row) if row else None
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title:
+        return await _title(info, self._row["title_id"])
+
+    @strawberry.field
+    def clips(self) -> list[Clip]:
+        return [Clip.from_record(c) for c in self._row["clips"]]
+
+    @strawberry.field(description="the cut as OpenTimelineIO JSON")
+    def otio(self) -> str:
+        return cut_to_otio(cut_from_row(self._row))
+
+    @strawberry.field(description="a clip's asset has a newer version than the one cut in, or is stale")
+    async def stale(self, info: Info[Context, None]) -> bool:
+        return await cut_stale(info, self._row)

@@ -12,13 +12,14 @@ from graph_api.lake.ids import prefix_of
 from graph_api.schema.context import Context
 from graph_api.schema.enums import TitleKind
 from graph_api.schema.node import Node
-from graph_api.schema.nodes import Annotation, Asset, Segment, Title, load_run
+from graph_api.schema.nodes import Annotation, Asset, Cut, Note, Review, Segment, Title, load_run
 from graph_api.schema.pagination import Connection, by_name, page
+from graph_api.schema.workflows import Playlist, WorkflowQuery
 from graph_api.threads import run_sync
 
 
 @strawberry.type
-class LakeQuery:
+class LakeQuery(WorkflowQuery):
     @strawberry.field(description="any object by id; the id's prefix says its type; null for an unknown id")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         loaders = info.context.loaders
@@ -37,7 +38,7 @@ class LakeQuery:
             return Annotation.from_record(row) if row else None
         if kind == "run":
             return await load_run(info, id)
-        return None
+        return await _workflow_node(info, kind, id)
 
     @strawberry.field(description="a title by id; null for an unknown id")
     async def title(self, info: Info[Context, None], id: strawberry.ID) -> Title | None:
@@ -60,3 +61,20 @@ class LakeQuery:
         else:
             row = await run_sync(info.context.lake.assets.get_version, id, version)
         return Asset.from_record(row) if row else None
+
+
+async def _workflow_node(info: Info[Context, None], kind: str | None, id: str) -> Node | None:
+    loaders = info.context.loaders
+    if kind == "rev":
+        row = await loaders.review.load(id)
+        return Review.from_record(row) if row else None
+    if kind == "note":
+        row = await loaders.note.load(id)
+        return Note.from_record(row) if row else None
+    if kind == "cut":
+        row = await loaders.cut.load(id)
+        return Cut.from_record(row) if row else None
+    if kind == "pl":
+        row = await loaders.playlist.load(id)
+        return Playlist.from_record(row) if row else None
+    return None

@@ -1,0 +1,23 @@
+"""A cut in lineage: a run of the editorial job that read the cut's clips' assets and whose
+output is the cut, so ``impact`` of a source reaches the cuts that use it. One home for the
+GraphQL mutation and the ``mediagraph cut import`` command."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graph_api.lake.cuts import EDITORIAL_JOB, RecordCut
+from graph_api.lake.lineage import LakeLineage
+
+
+def cut_recorder(lineage: LakeLineage | None) -> RecordCut | None:
+    if lineage is None:
+        return None
+
+    def record(cut_id: str, asset_ids: Sequence[str]) -> str | None:
+        namespace, name = EDITORIAL_JOB
+        run = lineage.record_run({"job": {"namespace": namespace, "name": name}, "inputs": list(asset_ids),
+                                  "parameters": {"cut": cut_id}}).run
+        lineage.attach_outputs(run.id, [cut_id])
+        return run.id
+
+    return record

@@ -1,0 +1,49 @@
+"""Reviews: one decision on one asset version, by one reviewer. History: a new decision adds a
+row, nothing is overwritten, so the latest row of a version is its approval."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from graph_api.lake import sql
+from graph_api.lake.base import Repo, now
+from graph_api.lake.ids import new_id
+from graph_api.workflows.reviews import ReviewedAsset, check_review
+from graph_api.workflows.tables import REVIEWS
+
+
+class Reviews(Repo):
+    table_name = "reviews"
+    schema = REVIEWS
+
+    def by_asset(self, asset_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every review of each asset (all versions), oldest first."""
+        return self.group_by("asset_id", asset_ids)
+
+    def list(self, *, title_ids: Sequence[str] | None = None, asset_ids: Sequence[str] | None = None,
+             decision: str | None = None) -> pa.Table:
+        where = sql.all_of(
+            sql.is_in("title_id", title_ids) if title_ids is not None else None,
+            sql.is_in("asset_id", asset_ids) if asset_ids is not None else None,
+            sql.eq("decision", decision) if decision else None,
+        )
+        return self.scan(where).sort_by([("id", "ascending")])
+
+    def add(self, row: Mapping[str, Any], *, reviewer: str) -> dict[str, Any]:
+        """Record one decision (``asset_id``, ``version`` or the current one, ``decision``, ``comment``)."""
+        asset_id = row.get("asset_id")
+        found = self.view.assets.get_many([asset_id]) if isinstance(asset_id, str) else {}
+        current = found.get(asset_id) if isinstance(asset_id, str) else None
+        asset = None if current is None else ReviewedAsset(current["id"], current["title_id"], current["version"])
+        checked = check_review(row, asset)
+        record = {
+            "id": new_id("rev"), "asset_id": checked.asset_id, "version": checked.version,
+            "title_id": checked.title_id, "decision": checked.decision, "reviewer": reviewer,
+            "comment": checked.comment, "created_at": now(),
+        }
+        with self.connection.write_lock:
+            self.connection.add(self.table_name, self.to_table([record]))
+        return record
+

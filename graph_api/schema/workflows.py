@@ -1,0 +1,166 @@
+"""The creative-workflow root fields: reviewAsset, addNotes, resolveNote, importCut,
+createPlaylist; reviews, cut, playlist; and the Playlist types (Review, Note, Cut and Clip live
+with Asset in ``nodes``, which lists them).
+
+The reviewer or author is the caller (``workflow_reads.caller_name``); every read goes through
+the request's lake view, so a title the caller may not see hides its workflow rows too.
+"""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+from strawberry.types.unset import UNSET
+
+from graph_api.lake.cut_runs import cut_recorder
+from graph_api.lake.playlists import descendants
+from graph_api.schema.context import Context, Row
+from graph_api.schema.inputs import to_row
+from graph_api.schema.node import Node
+from graph_api.schema.nodes import Asset, Cut, Note, Review, Title, _asset
+from graph_api.schema.pagination import Connection, by_id, page
+from graph_api.schema.scalars import JSON
+from graph_api.schema.workflow_reads import ReviewDecision, caller_name, latest_review, reviews_stale
+from graph_api.threads import run_sync
+
+
+@strawberry.input
+class ReviewInput:
+    asset_id: strawberry.ID
+    version: int | None = strawberry.field(default=UNSET, description="defaults to the current version")
+    decision: ReviewDecision
+    comment: str | None = UNSET
+
+
+@strawberry.input
+class NoteInput:
+    asset_id: strawberry.ID
+    version: int | None = UNSET
+    text: str
+    start: float | None = UNSET
+    end: float | None = UNSET
+    region: JSON | None = UNSET
+    reply_to: strawberry.ID | None = UNSET
+
+
+@strawberry.input
+class CutInput:
+    title_id: strawberry.ID
+    name: str
+    otio: str = strawberry.field(description="OpenTimelineIO JSON; a clip's media reference names an asset by its "
+                                             "uri or by metadata.mediagraph.assetId")
+
+
+@strawberry.input
+class PlaylistInput:
+    name: str
+    title_id: strawberry.ID | None = UNSET
+    asset_ids: list[strawberry.ID] = strawberry.field(description="asset ids, in order; each at its current version")
+
+
+@strawberry.type
+class PlaylistItem:
+    _row: strawberry.Private[Row]
+    version: int
+
+    @strawberry.field
+    async def asset(self, info: Info[Context, None]) -> Asset:
+        return await _asset(info, self._row["asset_id"])
+
+    @strawberry.field(description="the latest review of this asset version, if any")
+    async def review(self, info: Info[Context, None]) -> Review | None:
+        row = await latest_review(info, self._row["asset_id"], self._row["version"])
+        return Review.from_record(row) if row else None
+
+
+@strawberry.federation.type(keys=["id"])
+class Playlist(Node):
+    _row: strawberry.Private[Row]
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def from_record(cls, row: Row) -> Playlist:
+        return cls(_row=row, id=strawberry.ID(row["id"]), name=row["name"])
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Playlist | None:
+        row = await info.context.loaders.playlist.load(id)
+        return cls.from_record(row) if row else None
+
+    @strawberry.field
+    async def title(self, info: Info[Context, None]) -> Title | None:
+        if not self._row["title_id"]:
+            return None
+        row = await info.context.loaders.title.load(self._row["title_id"])
+        return Title.from_record(row) if row else None
+
+    @strawberry.field(description="in playing order, each at the version it was frozen at")
+    def items(self) -> list[PlaylistItem]:
+        return [PlaylistItem(_row=item, version=item["version"]) for item in self._row["items"]]
+
+
+def _filtered_reviews(info: Info[Context, None], title_id: str | None, decision: str | None,
+                      stale: bool | None) -> tuple[list[Row], list[Row]]:
+    """The reviews that match, and the current rows of their assets when they were read."""
+    lake = info.context.lake
+    title_ids = sorted(descendants(lake, title_id)) if title_id else None
+    rows = lake.reviews.list(title_ids=title_ids, decision=decision).to_pylist()
+    if stale is None or not rows:
+        return rows, []
+    # the assets' current rows in one read, then lineage in memory: no read per review
+    current = lake.assets.get_many([r["asset_id"] for r in rows])
+    flags = reviews_stale(info, rows, current)
+    return [r for r, flag in zip(rows, flags, strict=True) if flag == stale], list(current.values())
+
+
+@strawberry.type
+class WorkflowQuery:
+    @strawberry.field(description="reviews across a title and the titles below it (or every title the caller "
+                                  "sees), oldest first; stale: true answers what was approved and no longer is")
+    async def reviews(self, info: Info[Context, None], title_id: strawberry.ID | None = None,
+                      decision: ReviewDecision | None = None, stale: bool | None = None, first: int | None = None,
+                      after: str | None = None) -> Connection[Review]:
+        rows, assets = await run_sync(_filtered_reviews, info, title_id, decision.value if decision else None, stale)
+        info.context.loaders.prime_assets(assets)  # on the event loop: a loader belongs to it
+        return page(info, rows, by_id, Review.from_record, first, after)
+
+    @strawberry.field(description="a cut by id; null for an unknown id")
+    async def cut(self, info: Info[Context, None], id: strawberry.ID) -> Cut | None:
+        row = await info.context.loaders.cut.load(id)
+        return Cut.from_record(row) if row else None
+
+    @strawberry.field(description="a playlist by id; null for an unknown id")
+    async def playlist(self, info: Info[Context, None], id: strawberry.ID) -> Playlist | None:
+        row = await info.context.loaders.playlist.load(id)
+        return Playlist.from_record(row) if row else None
+
+
+@strawberry.type
+class WorkflowMutation:
+    @strawberry.mutation(description="record a decision on one asset version (default: the current one); "
+                                     "earlier decisions stay as history")
+    async def review_asset(self, info: Info[Context, None], input: ReviewInput) -> Review:
+        row = await run_sync(info.context.lake.reviews.add, to_row(input), reviewer=caller_name(info))
+        return Review.from_record(row)
+
+    @strawberry.mutation(description="add notes atomically: any problem of any note refuses the whole batch")
+    async def add_notes(self, info: Info[Context, None], input: list[NoteInput]) -> list[Note]:
+        rows = await run_sync(info.context.lake.notes.add, [to_row(i) for i in input], author=caller_name(info))
+        return [Note.from_record(r) for r in rows]
+
+    @strawberry.mutation(description="resolve a note, or reopen it")
+    async def resolve_note(self, info: Info[Context, None], id: strawberry.ID, resolved: bool) -> Note:
+        row = await run_sync(info.context.lake.notes.resolve, id, resolved, by=caller_name(info))
+        return Note.from_record(row)
+
+    @strawberry.mutation(description="import an OpenTimelineIO timeline as a cut, recorded in lineage as a run "
+                                     "of the editorial job whose inputs are its clips' assets")
+    async def import_cut(self, info: Info[Context, None], input: CutInput) -> Cut:
+        row = await run_sync(info.context.lake.cuts.import_otio, input.title_id, input.name, input.otio,
+                             created_by=caller_name(info), record=cut_recorder(info.context.lineage))
+        return Cut.from_record(row)
+
+    @strawberry.mutation(description="a playlist of assets in order, each frozen at its current version")
+    async def create_playlist(self, info: Info[Context, None], input: PlaylistInput) -> Playlist:
+        row = await run_sync(info.context.lake.playlists.create, to_row(input), created_by=caller_name(info))
+        return Playlist.from_record(row)
