@@ -145,3 +145,11 @@ def test_reopening_the_lake_reads_what_was_written(lake_dir: str) -> None:
     again = Lake(lake_dir)
     assert again.titles.get(title["id"])["name"] == "Persisted"
     assert again.assets.list(title_ids=[title["id"]]).num_rows == 3
+
+
+def test_ids_of_one_batch_sort_in_the_order_given(lake: Lake) -> None:
+    # keyset pagination sorts by id: a batch made within one millisecond must still page in order
+    title = make_title(lake)
+    rows = lake.assets.register([asset_input(title["id"], external_id=f"order-{i}") for i in range(200)])
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    assert [r["external_id"] for r in rows] == [f"order-{i}" for i in range(200)]
