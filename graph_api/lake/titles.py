@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
@@ -23,19 +22,6 @@ class Titles(Repo):
     table_name = "titles"
     schema = TITLES
     title_column = "id"
-
-    def scan(self, where: str | None = None, *, columns: builtins.list[str] | None = None,
-             limit: int | None = None) -> pa.Table:
-        """Rows as stored, but ``restricted`` as inherited: an episode of a restricted series reads true."""
-        rows = super().scan(where, columns=columns, limit=limit)
-        if rows.num_rows == 0 or "restricted" not in rows.column_names or "id" not in rows.column_names:
-            return rows
-        inherited = title_tree(self.connection).restricted
-        if not inherited:
-            return rows
-        flags = pc.or_(rows.column("restricted"), pc.is_in(rows.column("id"), value_set=pa.array(sorted(inherited),
-                                                                                                 pa.string())))
-        return rows.set_column(rows.column_names.index("restricted"), rows.schema.field("restricted"), flags)
 
     def list(self, *, search: str | None = None, kind: str | None = None, parent_id: str | None = None,
              ids: Sequence[str] | None = None) -> pa.Table:

@@ -156,9 +156,3 @@ def test_a_writer_may_not_name_what_it_may_not_see(crossing: dict[str, Any]) -> 
         with pytest.raises(UnknownEntityError):
             view.ingest_event(event)
     assert len(crossing["lineage"].runs()) == runs_before
-
-
-def test_an_episode_of_a_restricted_series_reads_restricted(lake: Lake, family: dict[str, Any]) -> None:
-    rows = {r["name"]: r["restricted"] for r in lake.titles.list().to_pylist()}
-    assert rows == {"Series": True, "Episode": True, "Movie": False}
-    assert lake.titles.get(family["episode"])["restricted"] is True  # type: ignore[index]
