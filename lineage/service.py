@@ -216,6 +216,17 @@ class Lineage:
         with self._lock:
             return self._graph.jobs()
 
+    def asset_titles(self, asset_ids: Iterable[str]) -> dict[str, str]:
+        """The title of each of ``asset_ids`` the graph holds (who may see a node is decided by it)."""
+        with self._lock:
+            g = self._graph
+            found: dict[str, str] = {}
+            for asset_id in asset_ids:
+                info = g.asset(asset_id)
+                if info is not None:
+                    found[asset_id] = info.title_id
+            return found
+
     def derivatives(self, asset_id: str) -> list[str]:
         """The assets made directly from ``asset_id`` (by the runs that read it), sorted."""
         with self._lock:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph_api.http.errors import HTTPError
+from graph_api.lake.access import access_for
+from graph_api.lake.lineage_view import LineageView
+from graph_api.lake.tokens import LOCAL
 from graph_api.threads import run_sync
 from lineage.openlineage import run_to_event
 
@@ -30,8 +32,14 @@ def _unavailable() -> JSONResponse:
     return _error(HTTPError("lineage is not attached to this lake", 503, "UNAVAILABLE"))
 
 
-def _lineage(request: Request) -> Any:
-    return request.app.state.services.lineage
+def _lineage(request: Request) -> LineageView | None:
+    """The lineage as the caller sees it: a run or dataset it may not see is unknown to it (404)."""
+    lineage = request.app.state.services.lineage
+    if lineage is None:
+        return None
+    # the auth middleware puts the caller's principal on request.state; with auth off it is the local user
+    principal = getattr(request.state, "principal", LOCAL)
+    return LineageView(lineage, lineage.lake.with_access(access_for(principal)))
 
 
 async def post_event(request: Request) -> JSONResponse:

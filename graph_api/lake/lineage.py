@@ -22,9 +22,10 @@ from graph_api.lake import sql
 from graph_api.lake.lake import Lake
 from graph_api.lake.runs import EachRun
 from graph_api.lake.validate import Problems
+from graph_api.lake.view import LakeView
 from graph_api.media.kinds import media_type_for
 from lineage.errors import InvalidEventError, LineageError, Problem, UnknownEntityError
-from lineage.model import FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
+from lineage.model import EMBEDDING_PREFIX, FINAL_STATUSES, RUN_STATUSES, AssetInfo, InputRef, Job, Run, new_run_id
 from lineage.openlineage import OLDataset, OLRunEvent, parse_run_event
 from lineage.service import Lineage
 from lineage.store import LanceLineageStore
@@ -55,6 +56,9 @@ class LakeLineage:
         self._assets_version = lake.table_version("assets")
         self._assets_since: datetime | None = None
         self.service = Lineage(LanceLineageStore(lake.connection.db), self._all_assets)
+        # run id -> (the outputs it was computed for, the titles the run wrote into): what a
+        # reader may see of a run is decided by these, and they do not depend on the reader
+        self._run_titles: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
         # from now on read through a view whose run rule is this graph's (the feed above read
         # through the given lake's, which reads the committed runs rows)
         self.lake = lake.with_runs(EachRun(self.run_exists))
@@ -147,10 +151,49 @@ class LakeLineage:
     def size(self) -> dict[str, int]:
         return self.service.size()
 
+    def run_titles(self, runs: Sequence[Run]) -> dict[str, frozenset[str]]:
+        """The titles each run wrote into (of its outputs; of its inputs while it has none): a run is
+        part of those titles, so a reader who may not see one of them may not see the run.
+
+        Asset titles come from the graph; those of segment, annotation and embedding outputs from one
+        read per kind over the runs not seen before (kept until a run's outputs change)."""
+        found: dict[str, frozenset[str]] = {}
+        todo: list[Run] = []
+        for run in runs:
+            cached = self._run_titles.get(run.id)
+            if cached is not None and cached[0] == run.outputs:
+                found[run.id] = cached[1]
+            else:
+                todo.append(run)
+        if not todo:
+            return found
+        members = {run.id: list(run.outputs) or [ref.asset_id for ref in run.inputs] for run in todo}
+        titles = self.node_titles([n for ids in members.values() for n in ids])
+        for run in todo:
+            value = frozenset(titles[n] for n in members[run.id] if n in titles)
+            self._run_titles[run.id] = (run.outputs, value)
+            found[run.id] = value
+        return found
+
+    def node_titles(self, node_ids: Sequence[str]) -> dict[str, str]:
+        """The title of each asset, segment, annotation or embedding id that exists (read past access)."""
+        subjects = {n: n.split(":", 2)[2] if n.startswith(EMBEDDING_PREFIX) else n for n in dict.fromkeys(node_ids)}
+        wanted = set(subjects.values())
+        titles = self.service.asset_titles(n for n in wanted if n.startswith("asset_"))
+        missing = [n for n in wanted if n.startswith("asset_") and n not in titles]
+        for repo, ids in ((self._feed.assets, missing), (self._feed.segments, [n for n in wanted if n.startswith("seg_")]),
+                          (self._feed.annotations, [n for n in wanted if n.startswith("ann_")])):
+            if ids:
+                titles.update({k: r["title_id"] for k, r in repo.get_many(ids).items()})
+        return {n: titles[s] for n, s in subjects.items() if s in titles}
+
     # --- writes ---------------------------------------------------------------------
-    def record_run(self, spec: dict[str, Any]) -> RecordedRun:
-        """Record a run from a RunInput-shaped dict: its new output assets, edges, job and run row."""
+    def record_run(self, spec: dict[str, Any], view: LakeView | None = None) -> RecordedRun:
+        """Record a run from a RunInput-shaped dict: its new output assets, edges, job and run row.
+
+        ``view``: the writer's; inputs and output titles it may not see are unknown to it."""
         lake = self.lake
+        seen = view if view is not None else lake
         with lake.write_lock:
             key = spec.get("idempotency_key")
             if key:
@@ -159,7 +202,7 @@ class LakeLineage:
                     return RecordedRun(earlier[0])
             job = spec.get("job") or {}
             input_ids = list(spec.get("inputs") or [])
-            found = lake.assets.get_many(input_ids)
+            found = seen.assets.get_many(input_ids)
             self._ensure_in_graph(found.values())
             run_id = new_run_id()
             outputs = list(spec.get("outputs") or [])
@@ -170,7 +213,7 @@ class LakeLineage:
                 for i, a in enumerate(input_ids) if a not in found]
             prepared = None
             try:
-                prepared = lake.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
+                prepared = seen.assets.prepare(outputs, produced_by=run_id, what="recordRun") if outputs else None
             except MediaGraphError as exc:
                 if not exc.details.get("problems"):
                     raise
@@ -245,19 +288,29 @@ class LakeLineage:
         return self.service.set_job_version(namespace, name, version)
 
     # --- OpenLineage -----------------------------------------------------------------
-    def ingest_event(self, payload: Any) -> Run:
-        """Apply one OpenLineage RunEvent: START creates the run, COMPLETE/FAIL/ABORT update it."""
+    def ingest_event(self, payload: Any, view: LakeView | None = None) -> Run:
+        """Apply one OpenLineage RunEvent: START creates the run, COMPLETE/FAIL/ABORT update it.
+
+        ``view``: the sender's; a dataset, title or run it may not see is unknown to it."""
         event = parse_run_event(payload)
         lake = self.lake
+        seen = view if view is not None else lake
         with lake.write_lock:
-            inputs = self._assets_by_uri(event.inputs, must_exist=True)
+            inputs = self._assets_by_uri(seen, event.inputs, must_exist=True)
             self._ensure_in_graph(inputs.values())
             existing = self.service.run_for_external_id(event.run_id)
-            outputs = self._assets_by_uri(event.outputs, must_exist=False)
+            if existing is not None and view is not None and not self._sees_run(view, existing):
+                raise UnknownEntityError(f"unknown run {event.run_id}")
+            outputs = self._assets_by_uri(seen, event.outputs, must_exist=False)
+            if view is not None:
+                # an output the sender may not see exists for others: it must not be written again
+                hidden = set(self._assets_by_uri(lake, event.outputs, must_exist=False)) - set(outputs)
+                if hidden:
+                    raise UnknownEntityError(f"unknown output dataset (asset uri {sorted(hidden)[0]})")
             run_id = existing.id if existing else new_run_id()
-            title_id = self._title_for(event, inputs, existing)
+            title_id = self._title_for(seen, event, inputs, existing)
             to_register = [self._output_row(d, title_id) for d in event.outputs if d.uri not in outputs]
-            prepared = lake.assets.prepare(to_register, produced_by=run_id, what="OpenLineage event") \
+            prepared = seen.assets.prepare(to_register, produced_by=run_id, what="OpenLineage event") \
                 if to_register else None
             new_assets = [info_from_row(r) for r in (prepared.results if prepared else [])]
             output_ids = [outputs[d.uri]["id"] if d.uri in outputs else None for d in event.outputs]
@@ -286,9 +339,13 @@ class LakeLineage:
                 self.note_assets(prepared.results)
             return run
 
-    def _assets_by_uri(self, datasets: Sequence[OLDataset], must_exist: bool) -> dict[str, dict[str, Any]]:
+    def _sees_run(self, view: LakeView, run: Run) -> bool:
+        return all(view.sees_title(t) for t in self.run_titles([run])[run.id])
+
+    def _assets_by_uri(self, seen: LakeView, datasets: Sequence[OLDataset],
+                       must_exist: bool) -> dict[str, dict[str, Any]]:
         uris = [d.uri for d in datasets]
-        rows = self.lake.scan("assets", sql.all_of("is_current = TRUE", sql.is_in("uri", uris))).to_pylist() \
+        rows = seen.scan("assets", sql.all_of("is_current = TRUE", sql.is_in("uri", uris))).to_pylist() \
             if uris else []
         found = {r["uri"]: r for r in rows}
         if must_exist:
@@ -298,11 +355,12 @@ class LakeLineage:
                                              "register it before a run reads it")
         return found
 
-    def _title_for(self, event: OLRunEvent, inputs: dict[str, dict[str, Any]], existing: Run | None) -> str | None:
+    def _title_for(self, seen: LakeView, event: OLRunEvent, inputs: dict[str, dict[str, Any]],
+                   existing: Run | None) -> str | None:
         for d in event.outputs:
             facet = d.facets.get("mediagraph_title") or {}
             if facet.get("titleId"):
-                if self.lake.titles.get(facet["titleId"]) is None:
+                if seen.titles.get(facet["titleId"]) is None:
                     raise InvalidEventError(f"the mediagraph_title facet of {d.namespace}/{d.name} names unknown "
                                             f"title {facet['titleId']!r}")
                 return facet["titleId"]
@@ -310,7 +368,7 @@ class LakeLineage:
         if titles:
             return titles[0]
         if existing and existing.inputs:
-            asset = self.lake.assets.get(existing.inputs[0].asset_id)
+            asset = seen.assets.get(existing.inputs[0].asset_id)
             return asset["title_id"] if asset else None
         return None
 

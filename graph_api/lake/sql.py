@@ -33,6 +33,14 @@ def is_in(name: str, values: Iterable[Any]) -> str:
     return f"{column(name)} IN ({', '.join(literal(v) for v in values)})"
 
 
+def not_in(name: str, values: Iterable[Any]) -> str | None:
+    """Rows whose ``name`` is none of ``values`` (None when there are none: nothing to exclude)."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        return None
+    return f"{column(name)} NOT IN ({', '.join(literal(v) for v in values)})"
+
+
 def all_of(*clauses: str | None) -> str | None:
     parts = [c for c in clauses if c]
     if not parts:

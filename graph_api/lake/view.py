@@ -1,6 +1,10 @@
 """The lake as one reader sees it: every repository and search, bound to one ``Access`` and
 one run-visibility rule.
 
+The access rule is applied by each table's title column (``id`` for titles, ``title_id`` for
+every other table tied to a title), so a repository added to ``Repositories`` whose table has
+that column is covered without more code.
+
 ``LakeView.scan`` and ``ranked`` are the only read paths, and both apply the two rules. A view
 is built from ``Repositories``, the one list of repositories: each field is bound to the view
 when the view is built (``Repositories.bound_to``), so a repository added to the list is bound
@@ -8,7 +12,10 @@ like the others and no repository exists outside a view.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
@@ -27,7 +34,9 @@ from graph_api.lake.reviews import Reviews
 from graph_api.lake.runs import RunVisibility
 from graph_api.lake.search import Search
 from graph_api.lake.segments import Segments
-from graph_api.lake.titles import Titles
+from graph_api.lake.titles import Titles, TitleTree, title_tree
+
+REDACTED_PREFIX = "redacted_"
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,10 @@ class LakeView:
         self.runs = runs
         self.repositories = Repositories.bound_to(self)
         self.search = Search(self)
+        self._hidden: tuple[TitleTree, frozenset[str]] | None = None
+        # keys the opaque ids of what this view redacts: stable for the view (a request's), and
+        # useless for telling ids apart across views
+        self._redaction_key = secrets.token_bytes(16)
 
     def with_access(self, access: Access) -> LakeView:
         """A view of the same lake under ``access`` (which replaces this view's: build a narrower
@@ -124,7 +137,7 @@ class LakeView:
 
         ``title_column`` None reads past the access rule (ids a write must not duplicate);
         ``include_invisible`` keeps rows of runs that never became visible (for maintenance)."""
-        clause = sql.all_of(where, self.access.clause(title_column))
+        clause = sql.all_of(where, self._access_clause(title_column))
         query = self.connection.table(table).search()
         if clause:
             query = query.where(clause)
@@ -139,7 +152,7 @@ class LakeView:
                columns: list[str] | None = None, title_column: str | None = "title_id") -> pa.Table:
         """The ranked counterpart of ``scan``: ``start(table)`` begins a vector or full-text query;
         ``where`` and the access rule are pushed down as a prefilter, so ranking sees only visible rows."""
-        clause = sql.all_of(where, self.access.clause(title_column))
+        clause = sql.all_of(where, self._access_clause(title_column))
         query = start(self.connection.table(table))
         if clause:
             query = query.where(clause, prefilter=True)
@@ -147,6 +160,38 @@ class LakeView:
             query = query.select(columns)
         self.connection.count_read(table)
         return self._hide_invisible_runs(query.limit(limit).to_arrow())
+
+    # --- the access rule ------------------------------------------------------------------
+    def hidden_titles(self) -> frozenset[str]:
+        """The titles this view may not see: restricted (also by inheritance) and not granted.
+        Derived from the lake's title tree, recomputed when the titles table moves."""
+        if self.access.restricted:
+            return frozenset()
+        tree = title_tree(self.connection)
+        cached = self._hidden
+        if cached is None or cached[0] is not tree:
+            cached = (tree, self.access.hidden(tree))
+            self._hidden = cached
+        return cached[1]
+
+    def sees_title(self, title_id: str | None) -> bool:
+        """Whether rows of ``title_id`` exist for this view (None: rows tied to no title)."""
+        return self.access.unlimited or self.access.sees(title_id, self.hidden_titles())
+
+    def visible_titles(self, title_ids: Iterable[str | None]) -> set[str | None]:
+        hidden = self.hidden_titles() if not self.access.unlimited else frozenset()
+        return {t for t in title_ids if self.access.unlimited or self.access.sees(t, hidden)}
+
+    def redacted_id(self, node_id: str) -> str:
+        """The opaque id that stands for ``node_id`` where this view may not see it: a keyed hash,
+        the same for the same id throughout this view, telling nothing of the id itself."""
+        digest = hmac.new(self._redaction_key, node_id.encode(), hashlib.sha256).hexdigest()
+        return REDACTED_PREFIX + digest[:24]
+
+    def _access_clause(self, title_column: str | None) -> str | None:
+        if self.access.unlimited or title_column is None:
+            return None
+        return self.access.clause(title_column, self.hidden_titles())
 
     def _hide_invisible_runs(self, rows: pa.Table) -> pa.Table:
         if "produced_by" not in rows.column_names or rows.num_rows == 0:

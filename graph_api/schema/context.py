@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 
 from graph_api.lake import Access, LakeView, ReadCount, count_reads
 from graph_api.lake.lineage import LakeLineage
+from graph_api.lake.lineage_view import LineageView
 from graph_api.lake.search import Search
 from graph_api.settings import Settings
 from graph_api.threads import run_sync
@@ -96,7 +97,7 @@ class Loaders:
 class Context:
     settings: Settings
     lake: LakeView  # the caller's view: every read through it applies the caller's access
-    lineage: LakeLineage | None = None  # None until the lake has lineage attached
+    lineage: LineageView | None = None  # the lineage under the caller's view; None until the lake has lineage
     request_id: str = ""
     loaders: Loaders = field(init=False)
     # counts the lake reads of this request, for extensions.lakeReads (from creation, in the request's context)
@@ -117,4 +118,5 @@ class Context:
 def make_context(settings: Settings, lake: LakeView, lineage: LakeLineage | None = None, access: Access | None = None,
                  request_id: str = "") -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
-    return Context(settings=settings, lake=view, lineage=lineage, request_id=request_id)
+    seen = LineageView(lineage, view) if lineage is not None else None
+    return Context(settings=settings, lake=view, lineage=seen, request_id=request_id)

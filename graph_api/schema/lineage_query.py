@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph_api.errors import NotFound, Unavailable
-from graph_api.lake.lineage import LakeLineage
+from graph_api.lake.lineage_view import LineageView, is_redacted
 from graph_api.schema.context import Context, Row
 from graph_api.schema.enums import LineageDirection
 from graph_api.schema.inputs import RunInput, to_row
@@ -31,8 +31,13 @@ class EmbeddingRef:
     subject_id: strawberry.ID
 
 
+@strawberry.type(description="a lineage node the caller may not see")
+class Redacted:
+    id: strawberry.ID = strawberry.field(description="opaque: stands for the node within this response only")
+
+
 # a cut is a lineage node: the output of its editorial run
-Entity = Asset | Run | Segment | Annotation | EmbeddingRef | Cut
+Entity = Asset | Run | Segment | Annotation | EmbeddingRef | Cut | Redacted
 LineageEntity = Annotated[Entity, strawberry.union("LineageEntity")]
 
 
@@ -93,7 +98,7 @@ class StaleAsset:
     reasons: list[str]
 
 
-def _lineage(info: Info[Context, None]) -> LakeLineage:
+def _lineage(info: Info[Context, None]) -> LineageView:
     lineage = info.context.lineage
     if lineage is None:
         raise Unavailable("lineage is not attached to this lake")
@@ -110,7 +115,7 @@ async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Enti
     loaders = info.context.loaders
     by_kind: dict[str, list[str]] = {}
     for node_id in ids:
-        kind = id_kind(node_id)
+        kind = "redacted" if is_redacted(node_id) else id_kind(node_id)
         if kind is not None:  # anything else is no id the lake made: unknown
             by_kind.setdefault(kind, []).append(node_id)
     out: dict[str, Entity] = {}
@@ -130,9 +135,11 @@ async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Enti
         run = await load_run(info, run_id)
         if run:
             out[run_id] = run
+    for redacted in by_kind.get("redacted", []):
+        out[redacted] = Redacted(id=strawberry.ID(redacted))
     lineage = info.context.lineage
     for emb in by_kind.get("embedding", []):
-        if lineage is None or emb not in lineage.service:
+        if lineage is None or not lineage.known(emb):
             continue  # an embedding is a lineage node once a run produced it
         _, space, subject = emb.split(":", 2)
         out[emb] = EmbeddingRef(id=strawberry.ID(emb), space=space, subject_id=strawberry.ID(subject))
@@ -141,7 +148,7 @@ async def _entities(info: Info[Context, None], ids: list[str]) -> dict[str, Enti
 
 async def _require_root(info: Info[Context, None], node_id: str) -> None:
     """A traversal starts from something the caller can see; anything else is unknown to it."""
-    if node_id not in await _entities(info, [node_id]):
+    if is_redacted(node_id) or node_id not in await _entities(info, [node_id]):
         raise NotFound(f"unknown lineage node {node_id}", id=node_id)
 
 
