@@ -18,7 +18,7 @@ import pyarrow as pa
 from lancedb.index import BTree
 
 from graph_api.errors import LakeNotFound, Unavailable
-from graph_api.lake import indexes
+from graph_api.lake import compaction, indexes
 from graph_api.lake.counters import Counters, note_read
 from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
 
@@ -209,7 +209,8 @@ class Connection:
 
     # --- maintenance --------------------------------------------------------------------
     def maybe_compact(self, table: str) -> bool:
-        """Compact ``table`` when small fragments have piled up (many small writes slow reads)."""
+        """Compact ``table`` when small fragments have piled up (many small writes slow reads):
+        only the small fragments and the index deltas are rewritten (``compaction``)."""
         stats = self.table(table).stats()
         small = stats["fragment_stats"]["num_small_fragments"]
         if small < self.compact_small_fragments or table in self._compacting:
@@ -229,9 +230,9 @@ class Connection:
             for attempt in range(COMPACTION_ATTEMPTS):
                 try:
                     with self.write_lock:
-                        self.table(table).optimize(cleanup_older_than=self.version_retention)
+                        report = compaction.compact_small(self.table(table), retention=self.version_retention)
                     self.counters.compactions += 1
-                    log.info("compacted table %s", table)
+                    log.info("compacted table %s: %s", table, report)
                     return
                 except Exception as exc:  # noqa: BLE001 - a failed compaction must not fail a write
                     if attempt + 1 == COMPACTION_ATTEMPTS or "conflict" not in str(exc).lower():
