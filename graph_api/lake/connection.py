@@ -31,6 +31,9 @@ COMPACTION_ATTEMPTS = 3
 # writes that stops below the threshold would otherwise leave readers scanning its unindexed tail
 IDLE_COMPACTION_SECONDS = 2.0
 IDLE_SMALL_FRAGMENTS = 2
+# only writes this small arm the idle timer: a bulk load pausing between batches must not be
+# compacted (under its write lock) halfway through
+IDLE_WRITE_MAX_ROWS = 1_000
 
 
 def _local_path(uri: str) -> Path | None:
@@ -206,7 +209,7 @@ class Connection:
         if count >= COMPACTION_CHECK_EVERY:
             self._writes_since_check[table] = 0
             self.maybe_compact(table)
-        if self.background_compaction:
+        if self.background_compaction and rows < IDLE_WRITE_MAX_ROWS:
             self._compact_when_idle(table)
         if indexes.is_space_table(table):
             opened = self._tables.get(table)
