@@ -5,6 +5,7 @@ separate process with the ``mediagraph serve`` command.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -42,6 +43,25 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def disk_bytes(path: str | os.PathLike[str]) -> int:
+    """Bytes of every file under ``path`` (what the lake holds on disk, old versions included)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # a cleanup may remove it meanwhile
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
+
+
+def vs_floor(measured: float, floor: float, target: float | None = None) -> str:
+    """``measured`` next to its floor: the ratio, and whether it is within ``target`` times the floor."""
+    ratio = measured / floor if floor else math.nan
+    text = f"{ratio:.2f}x the floor"
+    if target is not None:
+        text += f" ({'within' if ratio <= target else 'MISSED'} {target:g}x)"
+    return text
 
 
 def log(message: str) -> None:

@@ -7,17 +7,25 @@ Phases, in the order an operator would live them:
     2 annotations per asset of the --annotated-titles titles the queries read);
  2. ``lake.optimize()`` once after the bulk load, as ``mediagraph lake optimize`` does;
  3. a real ``mediagraph serve`` subprocess: p50/p95 over HTTP of ``asset(id)`` and of the
-    title-detail query (title + 50 assets + their annotations), random ids, after warm-up;
+    title-detail query (title + 50 assets + their annotations), random ids, after warm-up, each next
+    to its floor (the same LanceDB reads + json.dumps in this process, no server); then a cProfile
+    of --profile requests of each through the ASGI app in process, printed after the table;
  4. bulk register over HTTP: the registerAssets mutation, --http-rows rows in batches of --http-batch;
  5. --single single-asset registrations through the Python API (one register call each, half new
     assets, half re-deliveries with a new checksum = a new version), with the lake's automatic
-    compaction on; fragments and point-lookup latency before and after.
+    compaction on; per-call p50/p95, disk and fragments before/during/after, point lookups before,
+    during and after, against the same table freshly optimized (``lake.optimize()``) at the end.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import cProfile
 import hashlib
+import io
+import json
 import os
+import pstats
 import random
 import shutil
 import sys
@@ -30,9 +38,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Server, graphql_client, latency_summary, load_average, log, print_table, timed  # noqa: E402
+import httpx  # noqa: E402
+from common import (  # noqa: E402
+    Server,
+    disk_bytes,
+    graphql_client,
+    latency_summary,
+    load_average,
+    log,
+    print_table,
+    timed,
+    vs_floor,
+)
 
+from graph_api.http.app import create_app  # noqa: E402
 from graph_api.lake import Lake  # noqa: E402
+from graph_api.settings import Settings  # noqa: E402
 
 # one title's deliveries: (media_type, role, count); 100 assets in all, cycled for other sizes
 TEMPLATE = [
@@ -156,6 +177,56 @@ def sample_http(server: Server, post: Any, query: str, ids: list[str], rng: rand
     return summary
 
 
+def floor_asset(lake: Lake, id_: str) -> str:
+    """What asset(id) cannot go below: the same indexed LanceDB lookup, and json of the row."""
+    return json.dumps(lake.assets.get_many([id_]), default=str)
+
+
+def floor_title(lake: Lake, title_id: str) -> str:
+    """What title-detail cannot go below: its three LanceDB reads (title, its assets, their
+    annotations), and json of the rows."""
+    title = lake.titles.get_many([title_id])
+    assets = lake.assets.by_title([title_id])[title_id][:50]
+    annotations = lake.annotations.by_asset([a["id"] for a in assets])
+    return json.dumps([title, assets, annotations], default=str)
+
+
+def profile_requests(lake_dir: str, queries: list[tuple[str, str, list[str]]], rng: random.Random, n: int,
+                     lines: int = 14) -> list[str]:
+    """cProfile over ``n`` real requests of each query, through the whole ASGI app in this process
+    (no socket): the top lines by own time, then the project's own functions by cumulative time.
+    cProfile counts each resumption of a coroutine as a call: ncalls of async functions run high."""
+    app = create_app(Settings.load(lake=lake_dir))
+    out: list[str] = []
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+            for name, query, ids in queries:
+                async def once(query: str = query, ids: list[str] = ids) -> None:
+                    response = await client.post("/graphql", json={"query": query, "variables": {"id": rng.choice(ids)}})
+                    if response.status_code != 200 or response.json().get("errors"):
+                        raise RuntimeError(f"profiled request failed: {response.text[:300]}")
+                for _ in range(min(20, n)):
+                    await once()
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(n):
+                    await once()
+                profiler.disable()
+                for order, restrict in (("tottime", lines), ("cumulative", "graph_api/")):
+                    text = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=text).sort_stats(order)
+                    stats.print_stats(*((restrict, lines) if isinstance(restrict, str) else (restrict,)))
+                    body = [line for line in text.getvalue().splitlines() if line.strip()]
+                    start = next((i for i, line in enumerate(body) if "ncalls" in line), 0)
+                    out.append(f"--- profile of {n} x {name}, by {order}"
+                               f"{' (graph_api only)' if isinstance(restrict, str) else ''} ---")
+                    out.extend(line[:150] for line in body[start:])
+
+    asyncio.run(run())
+    return out
+
+
 def fmt_latency(s: dict[str, Any]) -> str:
     text = f"p50 {s['p50_ms']:.1f} ms   p95 {s['p95_ms']:.1f} ms   (n={s['n']}, max {s['max_ms']:.1f} ms"
     if "cpu_ms" in s:
@@ -248,8 +319,84 @@ def reuse(lake: Lake) -> Loaded:
 
 
 def wait_for_compaction(lake: Lake) -> None:
-    while lake.connection.compacting:  # a background compaction may still be running
+    while lake.connection.compaction_pending:  # a background or idle compaction may still be due
         time.sleep(0.5)
+
+
+def single_writes(lake: Lake, lake_dir: Path, loaded: Loaded, args: argparse.Namespace, rng: random.Random,
+                  run_tag: str, server: Server, post: Any) -> list[tuple[str, str]]:
+    """Phase 5: --single one-asset register calls in a row, with automatic compaction on; disk,
+    fragments and point lookups before, during and after, against a freshly optimized table."""
+    wait_for_compaction(lake)
+    frags_before = fragments(lake)
+    disk_before = disk_bytes(lake_dir)
+    py_before = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
+    http_before = sample_http(server, post, ASSET, loaded.asset_ids, rng, args.requests, args.warmup)
+    log(f"{args.single} single-asset register calls through the Python API; fragments now {frags_before[0]}, "
+        f"disk {disk_before / 2**20:,.0f} MiB")
+    max_frags, max_disk = frags_before[0], disk_before
+    compactions = lake.counters.compactions
+    n_titles = len(loaded.title_ids)
+    mutation_seconds: list[float] = []
+    during: list[float] = []  # point lookups between the writes
+    start_all = time.perf_counter()
+    for k in range(args.single):
+        t = rng.randrange(n_titles)
+        if k % 2 == 0:  # a new delivery
+            row = asset_row(rng, loaded.title_ids[t], t, k, source=f"single{run_tag}")
+        else:  # a re-delivery of a bulk-loaded asset with new content: version N+1
+            n = rng.randrange(loaded.per_title)
+            row = asset_row(rng, loaded.title_ids[t], t, n)
+            row["checksum"] = checksum("redelivery", run_tag, k, t, n)
+        seconds, _ = timed(lambda row=row: lake.assets.register([row]))
+        mutation_seconds.append(seconds)
+        if k % 10 == 0:
+            during.append(timed(lambda: lake.assets.get(rng.choice(loaded.asset_ids)))[0])
+        if (k + 1) % 100 == 0:
+            max_frags = max(max_frags, fragments(lake)[0])
+        if (k + 1) % 500 == 0:
+            max_disk = max(max_disk, disk_bytes(lake_dir))
+            log(f"  {k + 1:>6} mutations  fragments {fragments(lake)[0]}  compactions "
+                f"{lake.counters.compactions - compactions}  disk {max_disk / 2**20:,.0f} MiB  last 500: p50 "
+                f"{latency_summary(mutation_seconds[-500:])['p50_ms']:.0f} ms/call")
+    total = time.perf_counter() - start_all
+    # as readers see it when the writes stop, before a pending compaction lands
+    frags_end = fragments(lake)[0]
+    py_end = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
+    wait_for_compaction(lake)
+    frags_after = fragments(lake)
+    disk_after = disk_bytes(lake_dir)
+    max_disk = max(max_disk, disk_after)
+    py_after = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
+    http_after = sample_http(server, post, ASSET, loaded.asset_ids, rng, args.requests, args.warmup)
+    http_title_after = sample_http(server, post, TITLE_DETAIL, loaded.query_titles, rng, args.requests, args.warmup)
+    versions = len(lake.table("assets").list_versions())
+    log("lake.optimize(), for the freshly optimized table the lookups are compared with")
+    lake.optimize()
+    py_optimized = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
+    calls = latency_summary(mutation_seconds)
+    return [
+        (f"{args.single:,} single-asset register calls (Python API, half new, half new versions)",
+         f"{total:.0f} s = {args.single / total:,.1f} calls/s; per call p50 {calls['p50_ms']:.0f} ms, "
+         f"p95 {calls['p95_ms']:.0f} ms, max {calls['max_ms']:.0f} ms; target p95 <= 60 ms: "
+         f"{'met' if calls['p95_ms'] <= 60 else 'MISSED'}"),
+        ("assets fragments before -> max during -> after",
+         f"{frags_before[0]} -> {max_frags} -> {frags_after[0]}  "
+         f"(automatic compactions: {lake.counters.compactions - compactions}; table versions then {versions})"),
+        ("lake disk before -> max during -> after (old versions kept 10 min)",
+         f"{disk_before / 2**20:,.0f} -> {max_disk / 2**20:,.0f} -> {disk_after / 2**20:,.0f} MiB  "
+         f"(scratch {(max_disk - disk_before) / 2**20:,.0f} MiB; target <= 3 GB: "
+         f"{'met' if max_disk - disk_before <= 3 * 2**30 else 'MISSED'})"),
+        ("point lookup lake.assets.get, before", fmt_latency(py_before)),
+        ("point lookup between the writes (1 in 10 calls)", fmt_latency(latency_summary(during))),
+        (f"point lookup lake.assets.get, when the writes stop ({frags_end} fragments)", fmt_latency(py_end)),
+        ("point lookup lake.assets.get, after compaction settles", fmt_latency(py_after)),
+        ("point lookup, freshly optimized table (floor)", fmt_latency(py_optimized)),
+        ("  after vs freshly optimized", vs_floor(py_after["p50_ms"], py_optimized["p50_ms"], 1.2)),
+        ("HTTP asset(id), before", fmt_latency(http_before)),
+        ("HTTP asset(id), after", fmt_latency(http_after)),
+        ("HTTP title-detail, after", fmt_latency(http_title_after)),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-rows", type=int, default=50_000)
     parser.add_argument("--http-batch", type=int, default=1_000)
     parser.add_argument("--single", type=int, default=10_000, help="single-asset register calls")
+    parser.add_argument("--profile", type=int, default=50,
+                        help="requests of each query profiled in process (0: no profile)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.reuse and not args.lake:
@@ -279,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.reuse and lake_dir.exists() and any(lake_dir.iterdir()):
         parser.error(f"{lake_dir} is not empty: the bench fills a fresh lake (or pass --reuse)")
     figures: list[tuple[str, str]] = [("lake", str(lake_dir))]
+    profile: list[str] = []
     server: Server | None = None
     try:
         lake = Lake(str(lake_dir))  # the defaults a server uses: automatic background compaction on
@@ -307,8 +457,25 @@ def main(argv: list[str] | None = None) -> int:
             log(f"timing asset(id) and title-detail, {args.requests} requests each after {args.warmup} warm-up")
             http_asset = sample_http(server, post, ASSET, loaded.asset_ids, rng, args.requests, args.warmup)
             http_title = sample_http(server, post, TITLE_DETAIL, loaded.query_titles, rng, args.requests, args.warmup)
-            figures.append(("HTTP asset(id)", fmt_latency(http_asset)))
-            figures.append(("HTTP title-detail (title+50 assets+annotations)", fmt_latency(http_title)))
+            floor_a = sample_latency(lambda i: floor_asset(lake, i), loaded.asset_ids, rng, args.requests,
+                                     args.warmup)
+            floor_t = sample_latency(lambda i: floor_title(lake, i), loaded.query_titles, rng, args.requests,
+                                     args.warmup)
+            figures += [
+                ("HTTP asset(id)", fmt_latency(http_asset)),
+                ("  floor: lake.assets.get_many + json.dumps", fmt_latency(floor_a)),
+                ("  asset(id) vs floor", vs_floor(http_asset["p50_ms"], floor_a["p50_ms"], 2)
+                 + f"; target p50 <= 8 ms: {'met' if http_asset['p50_ms'] <= 8 else 'MISSED'}"),
+                ("HTTP title-detail (title+50 assets+annotations)", fmt_latency(http_title)),
+                ("  floor: the 3 LanceDB reads + json.dumps", fmt_latency(floor_t)),
+                ("  title-detail vs floor", vs_floor(http_title["p50_ms"], floor_t["p50_ms"], 2)
+                 + f"; target p50 <= 25 ms: {'met' if http_title['p50_ms'] <= 25 else 'MISSED'}"),
+            ]
+            if args.profile:
+                log(f"profiling {args.profile} requests of each query in process (cProfile over the ASGI app)")
+                profile = profile_requests(str(lake_dir), [("asset(id)", ASSET, loaded.asset_ids),
+                                                           ("title-detail", TITLE_DETAIL, loaded.query_titles)],
+                                           rng, args.profile)
 
             # --- 4. bulk register over HTTP -------------------------------------------------------
             log(f"registerAssets over HTTP: {args.http_rows} rows in batches of {args.http_batch}")
@@ -326,63 +493,13 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{len(http_rows) / register_seconds:,.0f} rows/s (batches of {args.http_batch:,})"))
 
             # --- 5. many single-asset mutations ---------------------------------------------------
-            wait_for_compaction(lake)
-            frags_before = fragments(lake)
-            py_before = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
-            http_before = sample_http(server, post, ASSET, loaded.asset_ids, rng, args.requests, args.warmup)
-            log(f"{args.single} single-asset register calls through the Python API; fragments now {frags_before[0]}")
-            max_frags = frags_before[0]
-            compactions = lake.counters.compactions
-            mutation_seconds: list[float] = []
-            start_all = time.perf_counter()
-            for k in range(args.single):
-                t = rng.randrange(n_titles)
-                if k % 2 == 0:  # a new delivery
-                    row = asset_row(rng, loaded.title_ids[t], t, k, source=f"single{run_tag}")
-                else:  # a re-delivery of a bulk-loaded asset with new content: version N+1
-                    n = rng.randrange(loaded.per_title)
-                    row = asset_row(rng, loaded.title_ids[t], t, n)
-                    row["checksum"] = checksum("redelivery", run_tag, k, t, n)
-                seconds, _ = timed(lambda row=row: lake.assets.register([row]))
-                mutation_seconds.append(seconds)
-                if (k + 1) % 100 == 0:
-                    frags = fragments(lake)[0]
-                    max_frags = max(max_frags, frags)
-                    if (k + 1) % 500 == 0:
-                        log(f"  {k + 1:>6} mutations  fragments {frags}  compactions "
-                            f"{lake.counters.compactions - compactions}  last 500: p50 "
-                            f"{latency_summary(mutation_seconds[-500:])['p50_ms']:.0f} ms/call")
-            total = time.perf_counter() - start_all
-            # as readers see it when the writes stop, before a pending compaction lands
-            frags_end = fragments(lake)[0]
-            py_end = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
-            wait_for_compaction(lake)
-            frags_after = fragments(lake)
-            py_after = sample_latency(lake.assets.get, loaded.asset_ids, rng, args.requests, args.warmup)
-            http_after = sample_http(server, post, ASSET, loaded.asset_ids, rng, args.requests, args.warmup)
-            http_title_after = sample_http(server, post, TITLE_DETAIL, loaded.query_titles, rng, args.requests,
-                                           args.warmup)
-            if mutation_seconds:
-                calls = latency_summary(mutation_seconds)
-                figures.append((f"{args.single:,} single-asset register calls (Python API, half new, half new versions)",
-                                f"{total:.0f} s = {args.single / total:,.1f} calls/s; per call p50 "
-                                f"{calls['p50_ms']:.0f} ms, p95 {calls['p95_ms']:.0f} ms"))
-            figures += [
-                ("assets fragments before -> max during -> after",
-                 f"{frags_before[0]} -> {max_frags} -> {frags_after[0]}  "
-                 f"(automatic compactions: {lake.counters.compactions - compactions}; "
-                 f"table versions now {len(lake.table('assets').list_versions())})"),
-                ("point lookup lake.assets.get, before", fmt_latency(py_before)),
-                (f"point lookup lake.assets.get, when the writes stop ({frags_end} fragments)", fmt_latency(py_end)),
-                ("point lookup lake.assets.get, after compaction settles", fmt_latency(py_after)),
-                ("HTTP asset(id), before", fmt_latency(http_before)),
-                ("HTTP asset(id), after", fmt_latency(http_after)),
-                ("HTTP title-detail, after", fmt_latency(http_title_after)),
-            ]
-        figures.append(("target: title-detail p50 < 25 ms", "met" if http_title["p50_ms"] < 25 else "MISSED"))
+            if args.single:
+                figures += single_writes(lake, lake_dir, loaded, args, rng, run_tag, server, post)
         command = " ".join(["python bench/lake_bench.py", *(sys.argv[1:] if argv is None else argv)])
         print_table(f"Lake bench: {len(loaded.asset_ids):,} assets, {len(loaded.title_ids):,} titles ({command})",
                     figures)
+        if profile:
+            print("\n".join(profile), flush=True)
         return 0
     finally:
         if server is not None:

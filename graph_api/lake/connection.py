@@ -18,7 +18,7 @@ import pyarrow as pa
 from lancedb.index import BTree
 
 from graph_api.errors import LakeNotFound, Unavailable
-from graph_api.lake import indexes
+from graph_api.lake import compaction, indexes
 from graph_api.lake.counters import Counters, note_read
 from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
 
@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 # check fragment counts every this many writes to a table, not on every write
 COMPACTION_CHECK_EVERY = 8
 COMPACTION_ATTEMPTS = 3
+# a table no one has written for this long has its remaining small fragments compacted: a stream of
+# writes that stops below the threshold would otherwise leave readers scanning its unindexed tail
+IDLE_COMPACTION_SECONDS = 2.0
+IDLE_SMALL_FRAGMENTS = 2
+# only writes this small arm the idle timer: a bulk load pausing between batches must not be
+# compacted (under its write lock) halfway through
+IDLE_WRITE_MAX_ROWS = 1_000
 
 
 def _local_path(uri: str) -> Path | None:
@@ -84,6 +91,7 @@ class Connection:
         self._table_lock = threading.Lock()
         self._writes_since_check: dict[str, int] = {}
         self._compacting: set[str] = set()
+        self._idle_timers: dict[str, threading.Timer] = {}
         for name, (schema, indexed) in TABLES.items():
             self._open_or_create(name, schema, indexed)
         indexes.ensure_text_indexes(self)
@@ -201,6 +209,8 @@ class Connection:
         if count >= COMPACTION_CHECK_EVERY:
             self._writes_since_check[table] = 0
             self.maybe_compact(table)
+        if self.background_compaction and rows < IDLE_WRITE_MAX_ROWS:
+            self._compact_when_idle(table)
         if indexes.is_space_table(table):
             opened = self._tables.get(table)
             if opened is not None:
@@ -208,13 +218,35 @@ class Connection:
                                     background=self.background_compaction)
 
     # --- maintenance --------------------------------------------------------------------
-    def maybe_compact(self, table: str) -> bool:
-        """Compact ``table`` when small fragments have piled up (many small writes slow reads)."""
+    def _compact_when_idle(self, table: str) -> None:
+        """(Re)start ``table``'s idle timer: each write pushes the idle compaction back."""
+        with self._table_lock:
+            previous = self._idle_timers.pop(table, None)
+            if previous is not None:
+                previous.cancel()
+            timer = threading.Timer(IDLE_COMPACTION_SECONDS, self._idle_compact, args=(table,))
+            timer.daemon = True
+            timer.name = f"idle-compact-{table}"
+            self._idle_timers[table] = timer
+            timer.start()
+
+    def _idle_compact(self, table: str) -> None:
+        try:
+            self.maybe_compact(table, threshold=IDLE_SMALL_FRAGMENTS)
+        except Exception as exc:  # noqa: BLE001 - the lake may be gone (a test's tmp dir); nothing waits on this
+            log.debug("idle compaction of table %s skipped: %s", table, exc)
+
+    def maybe_compact(self, table: str, threshold: int | None = None) -> bool:
+        """Compact ``table`` when small fragments have piled up (many small writes slow reads):
+        only the small fragments and the index deltas are rewritten (``compaction``)."""
         stats = self.table(table).stats()
         small = stats["fragment_stats"]["num_small_fragments"]
-        if small < self.compact_small_fragments or table in self._compacting:
+        if small < (self.compact_small_fragments if threshold is None else threshold):
             return False
-        self._compacting.add(table)
+        with self._table_lock:  # the idle timer and a writer may both get here
+            if table in self._compacting:
+                return False
+            self._compacting.add(table)
         if self.background_compaction:
             threading.Thread(target=self._compact, args=(table,), daemon=True, name=f"compact-{table}").start()
         else:
@@ -229,9 +261,9 @@ class Connection:
             for attempt in range(COMPACTION_ATTEMPTS):
                 try:
                     with self.write_lock:
-                        self.table(table).optimize(cleanup_older_than=self.version_retention)
+                        report = compaction.compact_small(self.table(table), retention=self.version_retention)
                     self.counters.compactions += 1
-                    log.info("compacted table %s", table)
+                    log.info("compacted table %s: %s", table, report)
                     return
                 except Exception as exc:  # noqa: BLE001 - a failed compaction must not fail a write
                     if attempt + 1 == COMPACTION_ATTEMPTS or "conflict" not in str(exc).lower():
@@ -244,6 +276,11 @@ class Connection:
     def compacting(self) -> bool:
         """True while a background compaction runs."""
         return bool(self._compacting)
+
+    @property
+    def compaction_pending(self) -> bool:
+        """True while a compaction runs or an idle compaction is scheduled."""
+        return bool(self._compacting) or any(t.is_alive() for t in list(self._idle_timers.values()))
 
     def optimize(self, progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
         """Compact every table and bring its indexes up to date."""
