@@ -48,7 +48,7 @@ def test_lake_optimize_compacts(demo: tuple[str, subprocess.CompletedProcess]) -
 
 
 def test_bad_flags_exit_with_a_message_not_a_trace(tmp_path: Path) -> None:
-    result = mediagraph("serve", "--lake", str(tmp_path / "x"), "--auth", "on")
+    result = mediagraph("serve", "--lake", str(tmp_path / "x"), "--auth", "maybe")
     assert result.returncode == 2
     assert "auth" in result.stderr and "Traceback" not in result.stderr
 
@@ -63,7 +63,7 @@ def test_the_lineage_tab_of_graphiql_opens_on_a_graph_of_the_demo(
 
     lake, built = demo
     assert built.returncode == 0, built.stderr
-    with TestClient(create_app(Settings.load(env={}, lake=lake))) as http:
+    with TestClient(create_app(Settings.load(env={}, lake=lake, auth="off"))) as http:
         page = http.get("/graphql", headers={"accept": "text/html"})
         assert "token" not in page.text.lower()
         lineage = page_examples(page.text)["AssetLineage"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graph_api.lake import sql
+from graph_api.lake.tokens import Principal
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,11 @@ class Access:
 
 
 EVERYTHING = Access.everything()
+
+
+# provisional: the authz branch replaces this
+def access_for(principal: Principal) -> Access:
+    """The lake view a principal gets: every title with ``all_titles``, else the unrestricted ones."""
+    if principal.all_titles:
+        return EVERYTHING
+    return Access(title_ids=None, restricted=False)
