@@ -21,7 +21,7 @@ EXIT_STATUSES = f"""\
 exit status:
   {OK}    success
   {FAILED}    the work failed (a file that did not ingest, a step that did not derive, ...)
-  {USAGE}    bad usage: an unknown command, an invalid flag or setting (serve --auth off off loopback, ...)
+  {USAGE}    bad usage: an unknown command, an invalid flag or setting (--auth off on a non-loopback --host, ...)
   {CANNOT_LISTEN}    serve, demo: the server cannot listen on --host/--port (the port is in use, ...)
   {LAKE_UNAVAILABLE}    serve, demo: the lake cannot be opened (not a directory, unreachable, ...)
   {INTERRUPTED}  interrupted (Ctrl-C)

@@ -111,6 +111,9 @@ def test_scopes_reads_need_read_and_mutations_and_lineage_events_need_write(
     # past auth, the lineage API answers as it would: an unknown run is 404, a bad event 400
     assert httpx.get(server.url + "/api/v1/lineage/runs/run_nope", headers=bearer(reader)).status_code == 404
     assert httpx.get(server.url + "/metrics", headers=bearer(reader)).status_code == 200
+    # its use is noted, for `mediagraph token list` (at most once a minute per token and worker)
+    assert next(r for r in tokens.list() if r.name == "reader").last_used_at is not None
+    assert next(r for r in tokens.list() if r.name == "admin only").last_used_at is not None
 
     written = post(server, MUTATION, writer)
     assert written.status_code == 200 and written.json()["data"]["createTitle"]["name"] == "Harbour Lights"
