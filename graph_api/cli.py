@@ -21,7 +21,7 @@ EXIT_STATUSES = f"""\
 exit status:
   {OK}    success
   {FAILED}    the work failed (a file that did not ingest, a step that did not derive, ...)
-  {USAGE}    bad usage: an unknown command, an invalid flag or setting
+  {USAGE}    bad usage: an unknown command, an invalid flag or setting (--auth off on a non-loopback --host, ...)
   {CANNOT_LISTEN}    serve, demo: the server cannot listen on --host/--port (the port is in use, ...)
   {LAKE_UNAVAILABLE}    the lake cannot be opened (serve, demo: not a directory, unreachable, ...;
        lake stats: it does not exist; only commands that write create a lake)
@@ -59,7 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     _lake_arg(serve)
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
-    serve.add_argument("--auth", choices=["on", "off"], default=None)
+    serve.add_argument("--auth", choices=["on", "off"], default=None,
+                       help="on (default): every request needs a bearer token (mediagraph token create); "
+                            "off: no checks at all, for local use, on a loopback --host only")
+    serve.add_argument("--allow-remote-without-auth", action="store_true", default=None,
+                       help="let --auth off listen on a non-loopback --host: anyone who reaches it reads and "
+                            "writes everything")
     serve.add_argument("--workers", type=int, default=None)
     serve.add_argument("--log-format", choices=["json", "text"], default=None, help="default: json")
     serve.add_argument("--persisted-queries", choices=["apq", "allowlist", "off"], default=None,
@@ -73,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     _lake_arg(lake)
     lake.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    _token_parser(sub)
+
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
 
@@ -80,6 +87,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parsers(sub, _lake_arg)
     return parser
+
+
+def _token_parser(sub: Any) -> None:
+    token = sub.add_parser("token", help="create, list and revoke API tokens (stored in the lake as salted hashes)",
+                           description="Bearer tokens for `mediagraph serve --auth on`. A token's scopes say what "
+                                       "it may do (read: queries; write: mutations and lineage events; admin); its "
+                                       "titles, which restricted titles it may see. Servers notice a created or "
+                                       "revoked token within a second.")
+    actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="make a token; the token alone is the last line of stdout")
+    create.add_argument("--scopes", required=True, metavar="LIST", help="comma-separated, from read,write,admin")
+    which = create.add_mutually_exclusive_group()
+    which.add_argument("--titles", metavar="ID,...", help="restricted titles this token may see")
+    which.add_argument("--all-titles", action="store_true", help="this token may see every restricted title")
+    create.add_argument("--name", default="unnamed", help="who or what uses it (the reviewer name of its reviews)")
+    _lake_arg(create)
+    listing = actions.add_parser("list", help="every token: id, name, scopes, titles, created, last used (never "
+                                              "the secret)")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _lake_arg(listing)
+    revoke = actions.add_parser("revoke", help="revoke a token by id; servers refuse it within a second")
+    revoke.add_argument("id", metavar="ID")
+    _lake_arg(revoke)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,9 +130,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "workers", "log_format",
-                                                 "persisted_queries", "persisted_queries_file", "tracing")}
-    return Settings.load(**flags, **extra)
+    flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "allow_remote_without_auth",
+                                                 "workers", "log_format", "persisted_queries",
+                                                 "persisted_queries_file", "tracing")}
+    return Settings.load(**{**flags, **extra})
+
+
+def _check_auth(settings: Settings, command: str) -> None:
+    """Refuse to serve everything to the network unasked (``serve`` warns loudly once it starts)."""
+    if settings.open_to_the_network_without_auth:
+        raise CannotServe(f"--auth off serves every title, read and write, to anyone who reaches "
+                          f"{settings.host}:{settings.port}; it listens on loopback only (--host 127.0.0.1) "
+                          f"unless you add --allow-remote-without-auth" if command == "serve" else
+                          f"the demo runs without auth, so it listens on loopback only, not {settings.host}",
+                          USAGE)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -117,17 +158,23 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "serve":
         settings = _settings(args)
+        _check_auth(settings, "serve")
         return serve(settings, listen(settings))
     if args.command == "demo":
         from graph_api.demo import build_demo
 
-        settings = _settings(args)
+        # the demo is for the machine it runs on: auth off, on loopback
+        settings = _settings(args, auth="off", allow_remote_without_auth=False)
+        if not args.no_serve:
+            _check_auth(settings, "demo")
         # a busy port is found before the demo is built, not after
         sock = None if args.no_serve else listen(settings)
         build_demo(settings, _open_lake(settings))
         return OK if sock is None else serve(settings, sock)
     if args.command == "lake":
         return _lake(args)
+    if args.command == "token":
+        return _token(args)
     from graph_api import commands
 
     return commands.run(args, _settings)
@@ -162,6 +209,10 @@ def serve(settings: Settings, sock: socket.socket) -> int:
         raise
     options: dict[str, Any] = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
                                    log_config=None, access_log=False)
+    if settings.auth == "off":
+        print(f"WARNING: authentication is OFF: every request to {settings.host}:{settings.port} may read and "
+              f"write every title, restricted ones included. For local use only; serve with --auth on (the "
+              f"default) and `mediagraph token create` for anything else.", file=sys.stderr, flush=True)
     print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql   (lake: {settings.lake})", flush=True)
     if app is None:
         # each worker is a fresh (spawned) process that builds its settings and app from the environment
@@ -249,6 +300,59 @@ def _lake(args: argparse.Namespace) -> int:
     for name, r in report.items():
         print(f"{name:<28} fragments {r['fragments_before']} -> {r['fragments_after']}")
     return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from graph_api.errors import LakeNotFound
+    from graph_api.lake.connection import Connection
+    from graph_api.lake.tokens import open_tokens
+
+    settings = _settings(args)
+    try:
+        # only create makes a lake: listing or revoking in a mistyped --lake must not leave one behind
+        connection = Connection(settings.lake, storage_options=dict(settings.storage_options),
+                                background_compaction=False, create=args.action == "create")
+    except LakeNotFound as exc:
+        print(f"mediagraph token {args.action}: {exc}", file=sys.stderr)
+        return USAGE
+    tokens = open_tokens(connection)
+    if args.action == "create":
+        titles = [t.strip() for t in (args.titles or "").split(",") if t.strip()]
+        record, secret = tokens.create(args.name, args.scopes.split(","), title_ids=titles,
+                                       all_titles=args.all_titles)
+        print(f"created token {record.id} ({record.name}): scopes {','.join(record.scopes)}; titles "
+              f"{_titles_of(record)}. It is shown once, below: keep it secret; send it as "
+              f"'Authorization: Bearer <token>'.", file=sys.stderr)
+        print(secret)
+        return OK
+    if args.action == "revoke":
+        record = tokens.revoke(args.id)
+        print(f"revoked token {record.id} ({record.name}); servers refuse it within "
+              f"{settings.token_refresh_seconds:g} s", file=sys.stderr)
+        return OK
+    records = tokens.list()
+    if args.json:
+        print(json.dumps([{"id": r.id, "name": r.name, "scopes": list(r.scopes), "titles": list(r.title_ids),
+                           "allTitles": r.all_titles, "createdAt": r.created_at.isoformat(),
+                           "lastUsedAt": r.last_used_at.isoformat() if r.last_used_at else None,
+                           "revokedAt": r.revoked_at.isoformat() if r.revoked_at else None} for r in records],
+                         indent=2))
+        return OK
+    print(f"{'id':<16}  {'name':<20} {'scopes':<16} {'created':<20} {'last used':<20} {'revoked':<20} titles")
+    for r in records:
+        print(f"{r.id:<16}  {r.name[:20]:<20} {','.join(r.scopes):<16} {_when(r.created_at):<20} "
+              f"{_when(r.last_used_at):<20} {_when(r.revoked_at):<20} {_titles_of(r)}")
+    return OK
+
+
+def _titles_of(record: Any) -> str:
+    if record.all_titles:
+        return "all"
+    return ",".join(record.title_ids) if record.title_ids else "unrestricted only"
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Precedence: an explicit flag, then the environment, then the default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,12 @@ class Settings:
     lake: str = "./lake"
     host: str = "127.0.0.1"
     port: int = 8000
-    auth: str = "off"
+    # "on": every request but /healthz needs a bearer token (``mediagraph token create``); "off" is
+    # for local use: every caller is ``tokens.LOCAL``, and serving off loopback needs the flag below
+    auth: str = "on"
+    allow_remote_without_auth: bool = False
+    # how often a server looks for tokens created or revoked since: the bound on how late a revocation bites
+    token_refresh_seconds: float = 1.0
     workers: int = 1
     max_page_size: int = 500
     default_page_size: int = 50
@@ -74,8 +80,8 @@ class Settings:
     def validate(self) -> None:
         if self.auth not in ("on", "off"):
             raise InvalidArgument(f"--auth must be 'on' or 'off', not {self.auth!r}")
-        if self.auth == "on":
-            raise InvalidArgument("--auth on is not available yet: the security work has not landed; use --auth off")
+        if self.token_refresh_seconds < 0:
+            raise InvalidArgument("token_refresh_seconds must not be negative")
         for name, allowed in (("log_format", ("json", "text")), ("persisted_queries", ("apq", "allowlist", "off")),
                               ("tracing", ("on", "off"))):
             if getattr(self, name) not in allowed:
@@ -88,6 +94,21 @@ class Settings:
                 raise InvalidArgument(f"{name} must be at least 1")
         if self.default_page_size > self.max_page_size:
             raise InvalidArgument("default_page_size must not exceed max_page_size")
+
+    @property
+    def loopback(self) -> bool:
+        """True when ``host`` is reachable from this machine only."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def open_to_the_network_without_auth(self) -> bool:
+        """Serving these settings would let anyone who reaches the port read and write everything, unasked for."""
+        return self.auth == "off" and not self.loopback and not self.allow_remote_without_auth
 
 
 def storage_options_from(env: Mapping[str, str]) -> dict[str, str]:
@@ -103,6 +124,12 @@ def _coerce(name: str, type_name: Any, raw: str) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "bool":
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
     except ValueError:
         raise InvalidArgument(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a {kind}") from None
     return raw

@@ -78,7 +78,7 @@ class GraphQLClient:
 
 @pytest.fixture
 def settings(lake_dir: str) -> Settings:
-    return Settings.load(env={}, lake=lake_dir)
+    return Settings.load(env={}, lake=lake_dir, auth="off")
 
 
 @pytest.fixture
@@ -103,8 +103,9 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(lake_dir).parent / f"server-{self.port}.log"
+        # auth is on by default; these servers test everything else (tests/auth/ passes --auth on)
         cmd = [sys.executable, "-m", "graph_api.cli", "serve", "--lake", lake_dir, "--port", str(self.port),
-               *(extra_args or [])]
+               "--auth", "off", *(extra_args or [])]
         self.proc = subprocess.Popen(cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})})
         deadline = time.time() + startup_seconds

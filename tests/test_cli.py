@@ -1,6 +1,7 @@
 """The mediagraph command on a real lake."""
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def test_lake_optimize_compacts(demo: tuple[str, subprocess.CompletedProcess]) -
 
 
 def test_bad_flags_exit_with_a_message_not_a_trace(tmp_path: Path) -> None:
-    result = mediagraph("serve", "--lake", str(tmp_path / "x"), "--auth", "on")
+    result = mediagraph("serve", "--lake", str(tmp_path / "x"), "--auth", "maybe")
     assert result.returncode == 2
     assert "auth" in result.stderr and "Traceback" not in result.stderr
 
@@ -63,7 +64,7 @@ def test_the_lineage_tab_of_graphiql_opens_on_a_graph_of_the_demo(
 
     lake, built = demo
     assert built.returncode == 0, built.stderr
-    with TestClient(create_app(Settings.load(env={}, lake=lake))) as http:
+    with TestClient(create_app(Settings.load(env={}, lake=lake, auth="off"))) as http:
         page = http.get("/graphql", headers={"accept": "text/html"})
         assert "token" not in page.text.lower()
         lineage = page_examples(page.text)["AssetLineage"]
@@ -116,3 +117,47 @@ def test_help_documents_the_exit_statuses() -> None:
         text = mediagraph(*args, "--help").stdout
         assert "exit status:" in text
         assert "3    serve, demo: the server cannot listen" in text and "4    serve, demo: the lake cannot" in text
+
+
+def test_token_create_list_revoke(tmp_path: Path) -> None:
+    lake = str(tmp_path / "lake")
+    created = mediagraph("token", "create", "--scopes", "read,write", "--titles", "title_a,title_b",
+                         "--name", "editor", "--lake", lake)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("mgt_") and " " not in token
+    token_id, secret = token.split("_")[1], token.split("_", 2)[2]
+    everything = mediagraph("token", "create", "--scopes", "read", "--all-titles", "--lake", lake)
+    assert everything.returncode == 0, everything.stderr
+
+    listed = mediagraph("token", "list", "--lake", lake, "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["id"]: r for r in json.loads(listed.stdout)}
+    assert rows[token_id]["name"] == "editor" and rows[token_id]["scopes"] == ["read", "write"]
+    assert rows[token_id]["titles"] == ["title_a", "title_b"] and not rows[token_id]["allTitles"]
+    assert rows[token_id]["createdAt"] and rows[token_id]["lastUsedAt"] is None and rows[token_id]["revokedAt"] is None
+    assert len(rows) == 2 and [r["allTitles"] for r in rows.values()].count(True) == 1
+    table = mediagraph("token", "list", "--lake", lake)
+    assert token_id in table.stdout and "editor" in table.stdout and "last used" in table.stdout
+    # the secret is shown once, at creation, and never again: not listed, not stored
+    assert secret not in listed.stdout + table.stdout
+    assert not any(secret.encode() in f.read_bytes() for f in Path(lake).rglob("*") if f.is_file())
+
+    revoked = mediagraph("token", "revoke", token_id, "--lake", lake)
+    assert revoked.returncode == 0, revoked.stderr
+    rows = {r["id"]: r for r in json.loads(mediagraph("token", "list", "--lake", lake, "--json").stdout)}
+    assert rows[token_id]["revokedAt"] is not None
+
+
+def test_token_commands_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    lake = str(tmp_path / "lake")
+    bad_scope = mediagraph("token", "create", "--scopes", "read,root", "--lake", lake)
+    assert bad_scope.returncode == 2 and "scopes" in bad_scope.stderr and "Traceback" not in bad_scope.stderr
+    both = mediagraph("token", "create", "--scopes", "read", "--titles", "t", "--all-titles", "--lake", lake)
+    assert both.returncode == 2 and "Traceback" not in both.stderr
+    missing = mediagraph("token", "list", "--lake", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert not (tmp_path / "nowhere").exists()
+    mediagraph("token", "create", "--scopes", "read", "--lake", lake)
+    unknown = mediagraph("token", "revoke", "0123456789abcdef", "--lake", lake)
+    assert unknown.returncode == 1 and "NOT_FOUND" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -30,6 +30,7 @@ from graphql import (
 from starlette.testclient import TestClient
 
 from graph_api.http.app import create_app
+from graph_api.http.auth import set_principal
 from graph_api.lake import Lake
 from graph_api.lake.access import access_for
 from graph_api.lake.lineage import LakeLineage, open_lineage
@@ -285,7 +286,7 @@ def test_the_openlineage_endpoint_knows_nothing_of_a_restricted_title(world: Wor
         app = create_app(world.settings, Lake(world.settings.lake, background_compaction=False))
 
         async def as_principal(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            scope.setdefault("state", {})["principal"] = principal  # what the auth middleware does
+            set_principal(scope, principal)  # what the auth middleware does
             await app(scope, receive, send)
 
         return TestClient(as_principal)

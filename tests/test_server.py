@@ -77,7 +77,7 @@ def test_allowlist_runs_only_registered_operations(lake: Lake, lake_dir: str, tm
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [
         {"id": sha(allowed), "name": "Count", "type": "query", "body": allowed}]}))
-    settings = Settings.load(env={}, lake=lake_dir, persisted_queries="allowlist",
+    settings = Settings.load(env={}, lake=lake_dir, auth="off", persisted_queries="allowlist",
                              persisted_queries_file=str(manifest))
     with TestClient(create_app(settings, lake)) as http:
         by_hash = http.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1,
@@ -157,7 +157,7 @@ def test_tracing_makes_a_span_per_operation(lake_dir: str, lake: Lake) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    settings = Settings.load(env={}, lake=lake_dir, tracing="on")
+    settings = Settings.load(env={}, lake=lake_dir, auth="off", tracing="on")
     with TestClient(create_app(settings, lake)) as http:
         http.post("/graphql", json={"query": "query Traced { titles { edges { node { id } } } }"})
     span = exporter.get_finished_spans()[-1]

@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph_api.http import examples, graphiql, lineage_api, logs
+from graph_api.http.auth import Authenticator, AuthMiddleware, forbidden, request_principal, unauthenticated
 from graph_api.http.errors import HTTPError
 from graph_api.http.metrics import Metrics
 from graph_api.http.persisted import PersistedQueries
@@ -42,6 +43,7 @@ from graph_api.http.protocol import (
 )
 from graph_api.http.tracing import Tracing
 from graph_api.lake import Lake
+from graph_api.lake.access import access_for
 from graph_api.lake.lineage import open_lineage
 from graph_api.schema import schema
 from graph_api.schema.context import Context, make_context
@@ -53,6 +55,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 QUERY_ONLY = frozenset({OperationType.QUERY})
 ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
+# the scope each operation type needs (with auth on)
+SCOPE_OF = {OperationType.QUERY: "read", OperationType.MUTATION: "write"}
 
 
 class Services:
@@ -66,6 +70,7 @@ class Services:
         self.persisted = PersistedQueries(settings.persisted_queries, settings.persisted_queries_file)
         self.tracing = Tracing(settings.tracing == "on")
         self.metrics = Metrics(self)
+        self.auth = Authenticator.from_settings(settings, self.lake.connection)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -79,7 +84,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if lineage is not None:
             # another process may have written lineage since: a cheap table-version check
             await run_sync(lineage.refresh)
-        return make_context(self.services.settings, self.services.lake, lineage, request_id=request_id)
+        principal = request_principal(request.scope)
+        if principal is None:
+            raise unauthenticated()  # handle() refused it already: never build a context for nobody
+        return make_context(self.services.settings, self.services.lake, lineage, access=access_for(principal),
+                            request_id=request_id, principal=principal)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,6 +108,9 @@ class GraphQLApp(GraphQL[Context, None]):
             media = negotiate(request.headers.get("accept"))
         except HTTPError as exc:
             return _error(exc, JSON)
+        if request_principal(request.scope) is None:
+            self._count_error("UNAUTHENTICATED")
+            return _error(unauthenticated(), media)
         try:
             params = await read_params(request)
         except HTTPError as exc:
@@ -120,6 +132,8 @@ class GraphQLApp(GraphQL[Context, None]):
         sub_response = TemporalResponse()
         context = await self.get_context(request, sub_response)
         started = time.perf_counter()
+        by_method = QUERY_ONLY if request.method == "GET" else ANY_OPERATION
+        allowed = frozenset(t for t in by_method if context.principal.can(SCOPE_OF[t]))
         with self.services.tracing.span(f"graphql {name}", request.headers, **{
                 "graphql.operation.name": name, "graphql.operation.type": kind,
                 "mediagraph.request_id": context.request_id}) as span:
@@ -127,8 +141,11 @@ class GraphQLApp(GraphQL[Context, None]):
                 result = await self.schema.execute(
                     document, variable_values=params.variables, context_value=context,
                     operation_name=params.operation_name, operation_extensions=params.extensions,
-                    allowed_operation_types=QUERY_ONLY if request.method == "GET" else ANY_OPERATION)
-            except InvalidOperationTypeError:
+                    allowed_operation_types=allowed)
+            except InvalidOperationTypeError as exc:
+                if exc.operation_type in by_method:
+                    self._count_error("FORBIDDEN")
+                    return _error(forbidden(SCOPE_OF.get(exc.operation_type, "write")), media)
                 return _error(HTTPError(f"{kind.title()}s are sent with POST", 405, "METHOD_NOT_ALLOWED",
                                         {"Allow": "POST"}), media)
             except CannotGetOperationTypeError as exc:
@@ -155,13 +172,15 @@ class GraphQLApp(GraphQL[Context, None]):
         root = request.scope.get("root_path", "")
         # the examples' ids, asked of the lake through the schema like any client would
         data: dict[str, Any] | None = None
-        try:
-            context = await self.get_context(request, TemporalResponse())
-            result = await self.schema.execute(examples.IDS_QUERY, variable_values=examples.IDS_VARIABLES,
-                                               context_value=context)
-            data = None if result.errors else result.data
-        except Exception:  # noqa: BLE001 - the page must open even when the lake does not answer
-            log.warning("GraphiQL examples without ids: the lake did not answer", exc_info=True)
+        # the page itself is open: without a token it offers the examples without ids
+        if request_principal(request.scope) is not None:
+            try:
+                context = await self.get_context(request, TemporalResponse())
+                result = await self.schema.execute(examples.IDS_QUERY, variable_values=examples.IDS_VARIABLES,
+                                                   context_value=context)
+                data = None if result.errors else result.data
+            except Exception:  # noqa: BLE001 - the page must open even when the lake does not answer
+                log.warning("GraphiQL examples without ids: the lake did not answer", exc_info=True)
         return HTMLResponse(graphiql.render(root, "/graphql", examples.ids_from(data)))
 
     def _count_error(self, code: str) -> None:
@@ -225,7 +244,9 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
         services.metrics.observe_http(scope["path"], scope["method"], status)
         services.metrics.sync_lake()
 
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(logs.RequestLog, on_done=done)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(logs.RequestLog, on_done=done),
+                                                                    Middleware(AuthMiddleware,
+                                                                               authenticator=services.auth)])
     app.state.services = services
     return app
 

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from graph_api.http.auth import request_principal
 from graph_api.http.errors import HTTPError
 from graph_api.lake.access import access_for
 from graph_api.lake.lineage_view import LineageView
-from graph_api.lake.tokens import LOCAL
+from graph_api.lake.tokens import NOBODY
 from graph_api.threads import run_sync
 from lineage.openlineage import run_to_event
 
@@ -37,8 +38,8 @@ def _lineage(request: Request) -> LineageView | None:
     lineage = request.app.state.services.lineage
     if lineage is None:
         return None
-    # the auth middleware puts the caller's principal on request.state; with auth off it is the local user
-    principal = getattr(request.state, "principal", LOCAL)
+    # the auth middleware found the caller (LOCAL with auth off); without one, fail closed: no restricted title
+    principal = request_principal(request.scope) or NOBODY
     return LineageView(lineage, lineage.lake.with_access(access_for(principal)))
 
 

@@ -4,12 +4,20 @@ GraphQL mutation and the ``mediagraph cut import`` command."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from graph_api.lake.cuts import EDITORIAL_JOB, RecordCut
-from graph_api.lake.lineage import LakeLineage
+from graph_api.lake.lineage import RecordedRun
 
 
-def cut_recorder(lineage: LakeLineage | None) -> RecordCut | None:
+class RunWriter(Protocol):
+    """What recording a cut needs of lineage: the lake's lineage, or a caller's view of it."""
+
+    def record_run(self, spec: dict[str, Any]) -> RecordedRun: ...
+    def attach_outputs(self, run_id: str, output_ids: Sequence[str]) -> None: ...
+
+
+def cut_recorder(lineage: RunWriter | None) -> RecordCut | None:
     if lineage is None:
         return None
 

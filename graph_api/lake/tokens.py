@@ -6,6 +6,10 @@ The secret is 256 random bits, so one salted hash is as strong as a slow KDF wou
 and PyPI store their tokens the same way) and costs microseconds a request. Secrets are compared
 in constant time.
 
+The ``tokens`` table lives in the lake and is opened through ``Connection.open_or_create``
+(``open_tokens``): a lake gets it when its first token is made or its first server starts with
+auth on, and lakes that never use tokens carry no empty table.
+
 Tokens are read per request from a small in-process cache that is refreshed when the ``tokens``
 table's version moves, checked at most every ``refresh_seconds``: a token created or revoked by
 ``mediagraph token`` while servers run takes effect within that interval on every worker.
@@ -26,7 +30,9 @@ import pyarrow as pa
 
 from graph_api.errors import InvalidArgument, NotFound
 from graph_api.lake import sql
+from graph_api.lake.connection import Connection
 
+TABLE = "tokens"
 SCOPES: tuple[str, ...] = ("read", "write", "admin")
 TOKEN_PREFIX = "mgt_"
 # how often a server looks at the tokens table's version; the bound on how late a revocation bites
@@ -64,6 +70,8 @@ class Principal:
 
 # with auth off, on loopback: the one user is the machine's
 LOCAL = Principal(name="local", scopes=frozenset(SCOPES), all_titles=True)
+# what a request with no principal is treated as wherever one is needed: no scope, no grant
+NOBODY = Principal(name="nobody", scopes=frozenset())
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,11 @@ class LanceTokenTable:
         self._table.update(where=sql.eq("id", token_id), values=values)
 
 
+def open_tokens(connection: Connection, *, refresh_seconds: float = REFRESH_SECONDS) -> Tokens:
+    """The tokens of the lake behind ``connection`` (its ``tokens`` table, created on first use)."""
+    return Tokens(LanceTokenTable(connection.open_or_create(TABLE, TOKENS, ("id",))), refresh_seconds=refresh_seconds)
+
+
 def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256((salt + secret).encode()).hexdigest()
 
@@ -225,4 +238,4 @@ def _record(row: dict[str, Any]) -> TokenRecord:
                        revoked_at=row["revoked_at"])
 
 
-__all__ = ["LOCAL", "SCOPES", "TOKENS", "LanceTokenTable", "Principal", "TokenRecord", "TokenTable", "Tokens"]
+__all__ = ["LOCAL", "SCOPES", "TABLE", "TOKENS", "LanceTokenTable", "Principal", "TokenRecord", "TokenTable", "Tokens", "open_tokens"]

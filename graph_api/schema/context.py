@@ -15,6 +15,7 @@ from graph_api.lake import Access, LakeView, ReadCount, count_reads
 from graph_api.lake.lineage import LakeLineage
 from graph_api.lake.lineage_view import LineageView
 from graph_api.lake.search import Search
+from graph_api.lake.tokens import LOCAL, Principal
 from graph_api.settings import Settings
 from graph_api.threads import run_sync
 
@@ -99,6 +100,8 @@ class Context:
     lake: LakeView  # the caller's view: every read through it applies the caller's access
     lineage: LineageView | None = None  # the lineage under the caller's view; None until the lake has lineage
     request_id: str = ""
+    # who is asking (a token's name and scopes; LOCAL with auth off): e.g. the reviewer of a review
+    principal: Principal = LOCAL
     loaders: Loaders = field(init=False)
     # counts the lake reads of this request, for extensions.lakeReads (from creation, in the request's context)
     reads: ReadCount = field(default_factory=count_reads)
@@ -116,7 +119,7 @@ class Context:
 
 
 def make_context(settings: Settings, lake: LakeView, lineage: LakeLineage | None = None, access: Access | None = None,
-                 request_id: str = "") -> Context:
+                 request_id: str = "", principal: Principal = LOCAL) -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
     seen = LineageView(lineage, view) if lineage is not None else None
-    return Context(settings=settings, lake=view, lineage=seen, request_id=request_id)
+    return Context(settings=settings, lake=view, lineage=seen, request_id=request_id, principal=principal)

@@ -55,7 +55,7 @@ def test_ingest_derive_and_explore_an_episode(corpus: Corpus, tmp_path: Path, me
     from graph_api.settings import Settings
     from tests.conftest import GraphQLClient
 
-    with TestClient(create_app(Settings.load(env={}, lake=lake))) as http:
+    with TestClient(create_app(Settings.load(env={}, lake=lake, auth="off"))) as http:
         gql = GraphQLClient(http)
         data = gql.data("""query($id: ID!) { title(id: $id) {
             proxies: assets(role: "proxy") { edges { node { id height } } }
