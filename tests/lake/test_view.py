@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime
 
+import opentimelineio as otio
 import pytest
 
 from graph_api.lake import Access, Lake, LakeView, count_reads
@@ -26,6 +27,22 @@ def _fill(lake: Lake, title_id: str) -> None:
     lake.annotations.add([{"asset_id": asset["id"], "segment_id": segment["id"], "label": "smoking"}])
     lake.embeddings.upsert("view-test", "model-x", [{"subject_id": segment["id"], "vector": [1.0, 0.5]},
                                                     {"subject_id": asset["id"], "vector": [0.5, 1.0]}])
+    # the creative-workflow tables
+    lake.reviews.add({"asset_id": asset["id"], "decision": "APPROVED"}, reviewer="ana")
+    lake.notes.add([{"asset_id": asset["id"], "text": f"note on {title_id}"}], author="ana")
+    lake.playlists.create({"name": f"dailies {title_id}", "title_id": title_id, "asset_ids": [asset["id"]]},
+                          created_by="ana")
+    lake.cuts.import_otio(title_id, f"cut of {title_id}", _one_clip_timeline(asset["uri"]), created_by="ana")
+
+
+def _one_clip_timeline(uri: str) -> str:
+    timeline = otio.schema.Timeline(name="Reel 1")
+    track = otio.schema.Track(name="V1")
+    timeline.tracks.append(track)
+    track.append(otio.schema.Clip(name="shot", media_reference=otio.schema.ExternalReference(target_url=uri),
+                                  source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24),
+                                                                       otio.opentime.RationalTime(24, 24))))
+    return str(otio.adapters.write_to_string(timeline))
 
 
 @pytest.fixture
