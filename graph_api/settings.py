@@ -66,8 +66,9 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     # request JSON (body, variables) nested deeper than this is refused with 400 before it is used
     max_json_depth: int = 64
-    # a request still running after this many seconds is answered with code TIMEOUT
-    request_timeout_seconds: float = 30.0
+    # a request still running after this many seconds is answered with code TIMEOUT (generous: a server's first
+    # text search loads the embedding model, which took over 30 s on a busy 2-core machine)
+    request_timeout_seconds: float = 120.0
     # requests one client (its Authorization header, else its address) may have running at once, per worker
     max_concurrent_requests: int = 16
     # GraphiQL and introspection off (``_service`` stays for the gateway), error messages without internals
