@@ -57,7 +57,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 QUERY_ONLY = frozenset({OperationType.QUERY})
 ANY_OPERATION = frozenset({OperationType.QUERY, OperationType.MUTATION})
-# after a response this large (or an operation this long) the memory it took is handed back to the system
+# after a request or response this large (or an operation this long) the memory it took is handed back
 RELEASE_AFTER_BYTES = 1 << 20
 RELEASE_AFTER_SECONDS = 1.0
 
@@ -158,7 +158,9 @@ class GraphQLApp(GraphQL[Context, None]):
         if status == 200 and sub_response.status_code and sub_response.status_code != 200:
             status = sub_response.status_code
         headers = {k: v for k, v in sub_response.headers.items() if k.lower() != "content-type"}
-        heavy = len(body) >= RELEASE_AFTER_BYTES or seconds >= RELEASE_AFTER_SECONDS
+        received = request.headers.get("content-length", "")
+        heavy = (len(body) >= RELEASE_AFTER_BYTES or seconds >= RELEASE_AFTER_SECONDS
+                 or (received.isdigit() and int(received) >= RELEASE_AFTER_BYTES))
         return Response(body, status, headers=headers, media_type=f"{media}; charset=utf-8",
                         background=BackgroundTask(run_sync, release_memory) if heavy else None)
 
