@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--persisted-queries-file", default=None,
                        help="persisted query manifest (JSON); required by --persisted-queries allowlist")
     serve.add_argument("--tracing", choices=["on", "off"], default=None, help="OpenTelemetry spans (default: off)")
+    serve.add_argument("--production", action="store_true", default=None,
+                       help="GraphiQL and introspection off, errors masked ($MEDIAGRAPH_PRODUCTION)")
 
     lake = sub.add_parser("lake", help="inspect or maintain the lake")
     lake.add_argument("action", choices=["stats", "optimize"])
@@ -132,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "allow_remote_without_auth",
                                                  "workers", "log_format", "persisted_queries",
-                                                 "persisted_queries_file", "tracing")}
+                                                 "persisted_queries_file", "tracing", "production")}
     return Settings.load(**{**flags, **extra})
 
 

@@ -59,6 +59,27 @@ class Settings:
     persisted_queries: str = "apq"
     persisted_queries_file: str = ""
     tracing: str = "off"
+    # --- abuse limits and production mode (issue 11, item 3) ---------------------------------
+    # what one GraphQL operation may ask for (graph_api.schema.limits): execution depth, aliases,
+    # estimated cost, and lexical tokens (refused while parsing)
+    max_depth: int = 15
+    max_aliases: int = 50
+    # worst case from the schema's page sizes: the README's exploratory queries (four nested connections at
+    # the default page of 50, ~44M) must fit; three nested pages of 500 (125M+) must not
+    max_cost: int = 50_000_000
+    max_tokens: int = 20_000
+    # a request body larger than this is refused with 413 while it is read (a 10k batch is ~3 MB)
+    max_body_bytes: int = 8 * 1024 * 1024
+    # request JSON (body, variables) nested deeper than this is refused with 400 before it is used
+    max_json_depth: int = 64
+    # a request still running after this many seconds is answered with code TIMEOUT (generous: a server's first
+    # text search loads the embedding model, which took over 30 s on a busy 2-core machine)
+    request_timeout_seconds: float = 120.0
+    # requests one client (its Authorization header, else its address) may have running at once, per worker
+    max_concurrent_requests: int = 16
+    # GraphiQL and introspection off (``_service`` stays for the gateway), error messages without internals
+    production: bool = False
+    # ------------------------------------------------------------------------------------------
     storage_options: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -89,11 +110,14 @@ class Settings:
         if self.persisted_queries == "allowlist" and not self.persisted_queries_file:
             raise InvalidArgument("persisted_queries 'allowlist' needs persisted_queries_file, a manifest of the "
                                   "registered operations")
-        for name in ("port", "workers", "max_page_size", "default_page_size", "max_batch"):
+        for name in ("port", "workers", "max_page_size", "default_page_size", "max_batch", "max_depth", "max_aliases",
+                     "max_cost", "max_tokens", "max_body_bytes", "max_json_depth", "max_concurrent_requests"):
             if getattr(self, name) < 1:
                 raise InvalidArgument(f"{name} must be at least 1")
         if self.default_page_size > self.max_page_size:
             raise InvalidArgument("default_page_size must not exceed max_page_size")
+        if self.request_timeout_seconds <= 0:
+            raise InvalidArgument("request_timeout_seconds must be positive")
 
     @property
     def loopback(self) -> bool:
@@ -119,6 +143,12 @@ def storage_options_from(env: Mapping[str, str]) -> dict[str, str]:
 
 def _coerce(name: str, type_name: Any, raw: str) -> Any:
     kind = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "str")
+    if kind == "bool":
+        if raw.strip().lower() in ("1", "true", "on", "yes"):
+            return True
+        if raw.strip().lower() in ("0", "false", "off", "no"):
+            return False
+        raise InvalidArgument(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a boolean (true or false)")
     try:
         if kind == "int":
             return int(raw)

@@ -82,7 +82,8 @@ def test_allowlist_runs_only_registered_operations(lake: Lake, lake_dir: str, tm
     with TestClient(create_app(settings, lake)) as http:
         by_hash = http.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1,
                                                                                 "sha256Hash": sha(allowed)}}})
-        assert by_hash.json() == {"data": {"titles": {"edges": []}}, "extensions": {"lakeReads": 1}}
+        assert by_hash.json() == {"data": {"titles": {"edges": []}}, "extensions": {
+            "cost": {"estimated": 102, "maximum": settings.max_cost, "depth": 4}, "lakeReads": 1}}
         assert "errors" not in http.post("/graphql", json={"query": allowed}).json()
         other = http.post("/graphql", json={"query": "{ titles { edges { node { name } } } }"})
         assert other.status_code == 400

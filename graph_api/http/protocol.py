@@ -8,7 +8,9 @@ reading a request's parameters, choosing the response media type, and the status
 - With application/json every well-formed request is answered 200, errors in the body. With
   application/graphql-response+json a response without ``data`` (the document did not parse or
   validate, or its variables did not coerce) is 400; one with ``data``, even null, is 200.
-- A malformed request (bad JSON, a parameter of the wrong type, no query) is 400 either way.
+- A malformed request (bad JSON, a parameter of the wrong type, no query) is 400 either way, and
+  so is JSON nested deeper than the server's ``max_json_depth`` (refused before anything walks it).
+  The body's size is limited before it gets here (graph_api.http.limits: 413).
 
 A request refused here raises ``HTTPError``; the endpoint answers it with ``error_body``.
 """
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from strawberry.types import ExecutionResult
 
 from graph_api.http.errors import HTTPError
+from graph_api.lake.validate import json_depth
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -70,14 +73,17 @@ def negotiate(accept: str | None) -> str:
     return best[2]
 
 
-async def read_params(request: Request) -> Params:
+DEFAULT_MAX_JSON_DEPTH = 64
+
+
+async def read_params(request: Request, max_json_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Params:
     if request.method == "GET":
         q = request.query_params
         return _params({
             "query": q.get("query"),
             "operationName": q.get("operationName"),
-            "variables": _json_param(q.get("variables"), "variables"),
-            "extensions": _json_param(q.get("extensions"), "extensions"),
+            "variables": _json_param(q.get("variables"), "variables", max_json_depth),
+            "extensions": _json_param(q.get("extensions"), "extensions", max_json_depth),
         })
     content_type = request.headers.get("content-type", "")
     media, _, options = content_type.partition(";")
@@ -90,22 +96,29 @@ async def read_params(request: Request) -> Params:
     body = await request.body()
     if not body.strip():
         raise HTTPError("The request body is empty; send a JSON object with a query")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise HTTPError("The request body is not valid JSON") from None
+    data = _load_json(body, "request body", max_json_depth)
     if not isinstance(data, dict):
         raise HTTPError("The request body must be a JSON object (batched requests are not supported)")
     return _params(data)
 
 
-def _json_param(raw: str | None, name: str) -> Any:
+def _json_param(raw: str | None, name: str, max_depth: int) -> Any:
     if raw is None or raw == "":
         return None
+    return _load_json(raw, f"{name} parameter", max_depth)
+
+
+def _load_json(raw: str | bytes, what: str, max_depth: int) -> Any:
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        # the parser itself gave up (thousands of levels): as refused as any other deep value
+        raise HTTPError(f"The {what} is nested deeper than {max_depth} levels") from None
     except ValueError:
-        raise HTTPError(f"The {name} parameter is not valid JSON") from None
+        raise HTTPError(f"The {what} is not valid JSON") from None
+    if json_depth(value, max_depth) > max_depth:
+        raise HTTPError(f"The {what} is nested deeper than {max_depth} levels")
+    return value
 
 
 def _params(data: dict[str, Any]) -> Params:

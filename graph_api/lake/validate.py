@@ -1,5 +1,10 @@
 """Checking a batch before anything is written: every problem is collected, then one error
-names them all (with the item index and field), so a client fixes a batch in one round trip."""
+names them all (with the item index and field), so a client fixes a batch in one round trip.
+
+Every batch's strings are held to ``STRING_RULES`` (a maximum length, and which characters a field
+may hold: no control characters in ids, uris, roles and other identifiers; no NUL, nor control
+characters but tab and line breaks, in names, labels and text), and JSON values to a maximum
+size and nesting, so that the Python API refuses what GraphQL clients are refused."""
 from __future__ import annotations
 
 import json
@@ -11,6 +16,34 @@ from typing import Any
 from graph_api.errors import Conflict, InvalidArgument, MediaGraphError, NotFound
 
 CHECKSUM = re.compile(r"^sha256:[0-9a-f]{64}$")
+# identifiers: no control characters at all (C0, DEL, C1)
+_TOKEN_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# human text: tab and line breaks are text; NUL and the other C0 controls are not
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ID_LENGTH = 128
+# field -> (maximum length in characters, identifier?) for every string a batch may store
+STRING_RULES: dict[str, tuple[int, bool]] = {
+    **{f: (ID_LENGTH, True) for f in ("id", "title_id", "asset_id", "segment_id", "run_id", "parent_id",
+                                      "subject_id")},
+    "external_id": (256, True),
+    "role": (128, True),
+    "uri": (4096, True),
+    "checksum": (128, True),
+    "media_type": (64, True),
+    "kind": (64, True),
+    "space": (200, True),
+    "model": (200, True),
+    "name": (1000, False),
+    "label": (1000, False),
+    "category": (256, False),
+    "text": (100_000, False),
+}
+MAX_JSON_BYTES = 256 * 1024
+# a NUL as json.dumps writes it: \u0000 not preceded by an escaped backslash
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+MAX_JSON_DEPTH = 32
+# a problem's message quotes what it was given; never more than this of it
+_MESSAGE_CHARS = 300
 _CODES: dict[str, type[MediaGraphError]] = {
     "INVALID_ARGUMENT": InvalidArgument,
     "NOT_FOUND": NotFound,
@@ -32,6 +65,25 @@ class Problems:
             self.add(None, None, f"{self.what}: the batch is empty")
         elif self.max_batch is not None and len(rows) > self.max_batch:
             self.add(None, None, f"{self.what}: {len(rows)} items exceed the batch maximum of {self.max_batch}")
+        for i, row in enumerate(rows):
+            if isinstance(row, dict):
+                self.strings(i, row)
+
+    def strings(self, i: int | None, row: dict[str, Any]) -> None:
+        """Every string of ``row`` that ``STRING_RULES`` knows, held to its rule."""
+        for field, value in row.items():
+            rule = STRING_RULES.get(field)
+            if rule is not None and isinstance(value, str):
+                self.string(i, field, value, *rule)
+
+    def string(self, i: int | None, field: str, value: str, max_length: int, identifier: bool) -> None:
+        if len(value) > max_length:
+            self.add(i, field, f"is {len(value)} characters long; at most {max_length} are allowed")
+            return
+        found = (_TOKEN_FORBIDDEN if identifier else _TEXT_FORBIDDEN).search(value)
+        if found:
+            self.add(i, field, f"holds the control character U+{ord(found.group()):04X} at position "
+                     f"{found.start()}; {'identifiers' if identifier else 'text'} may not")
 
     def raise_if_any(self) -> None:
         if not self.items:
@@ -44,6 +96,9 @@ class Problems:
             return f"input[{p['index']}]" + (f".{p['field']}" if p["field"] else "") + ": "
 
         shown = "; ".join(where(p) + p["message"] for p in self.items[:5])
+        for p in self.items:
+            p["message"] = _clip(p["message"])  # a message quoting a 10 MB value must not echo it
+        shown = _clip(shown, 5 * _MESSAGE_CHARS)
         more = f" (and {len(self.items) - 5} more)" if len(self.items) > 5 else ""
         message = (
             f"{self.what}: nothing was written: {shown}{more}"
@@ -60,7 +115,7 @@ class Problems:
 
     def one_of(self, i: int, row: dict[str, Any], field: str, allowed: Sequence[str]) -> None:
         if row.get(field) not in allowed:
-            self.add(i, field, f"{row.get(field)!r} is not one of {', '.join(allowed)}")
+            self.add(i, field, f"{_clip(repr(row.get(field)), 80)} is not one of {', '.join(allowed)}")
 
     def number(self, i: int, row: dict[str, Any], field: str, *, minimum: float | None = None,
                positive: bool = False, maximum: float | None = None, integer: bool = False) -> None:
@@ -121,8 +176,44 @@ def to_json_text(problems: Problems, i: int, field: str, value: Any, *, object_o
     if object_only and not isinstance(value, dict):
         problems.add(i, field, "must be a JSON object")
         return None
+    depth = json_depth(value, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        problems.add(i, field, f"nests deeper than {MAX_JSON_DEPTH} levels")
+        return None
     try:
-        return json.dumps(value, sort_keys=True, allow_nan=False)
+        text = json.dumps(value, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
         problems.add(i, field, "is not JSON-serialisable")
         return None
+    if len(text) > MAX_JSON_BYTES:
+        problems.add(i, field, f"is {len(text)} bytes of JSON; at most {MAX_JSON_BYTES} are allowed")
+        return None
+    if _JSON_NUL.search(text):
+        problems.add(i, field, "holds a NUL character")
+        return None
+    return text
+
+
+def json_depth(value: Any, stop_after: int | None = None) -> int:
+    """How deeply ``value``'s arrays and objects nest (a scalar: 0), walked without recursion; the walk
+    stops once ``stop_after`` is passed, so a hostile value costs no more than the limit to measure."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if stop_after is not None and deepest > stop_after:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def _clip(text: str, limit: int = _MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text) - limit} more characters)"

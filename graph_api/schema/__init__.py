@@ -11,24 +11,28 @@ mutations that name existing ids) raises NOT_FOUND naming the id.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import DisableIntrospection, MaxTokensLimiter, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from graph_api.errors import InvalidArgument
 from graph_api.schema.errors import ErrorCodes
+from graph_api.schema.limits import Limits, QueryLimits
 from graph_api.schema.lineage_query import LineageMutation, LineageQuery
 from graph_api.schema.mutation import LakeMutation
 from graph_api.schema.nodes import Annotation, Asset, Run, Segment, Title
+from graph_api.schema.production import ProductionErrors
 from graph_api.schema.query import LakeQuery
 from graph_api.schema.reads import LakeReads
 from graph_api.schema.scalars import LONG_DEFINITION, Long
 from graph_api.schema.search import SearchQuery
+from graph_api.settings import Settings
 
 # every entity of this subgraph is keyed by id (@key(fields: "id"))
 ENTITY_KEY_FIELDS = frozenset({"__typename", "id"})
@@ -78,20 +82,48 @@ class MediaGraphSchema(strawberry.federation.Schema):
         return None
 
 
-def build_schema() -> strawberry.federation.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.federation.Schema:
+    """The schema with the abuse limits (and, in production, the production rules) of ``settings``."""
+    settings = settings or Settings()
+    limits = Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_cost=settings.max_cost,
+                    default_page=settings.default_page_size, max_page=settings.max_page_size)
+    # extensions wrap in list order, the first outermost: ErrorCodes classifies what every later one reports,
+    # and in production ProductionErrors masks what ErrorCodes classified
+    extensions: list[Any] = [ProductionErrors, ErrorCodes, DisableIntrospection] if settings.production \
+        else [ErrorCodes]
+    extensions += [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryLimits(limits),
+        LakeReads,
+        # validating the same documents again cost ~8 ms of CPU a request (ParserCache is left out: a parse
+        # error raised inside it would skip ErrorCodes, and parsing costs ~1 ms)
+        lambda: ValidationCache(maxsize=512),
+    ]
     return MediaGraphSchema(
         query=Query,
         mutation=Mutation,
         types=[Title, Asset, Segment, Annotation, Run],
-        # validating the same documents again cost ~8 ms of CPU a request (ParserCache is left out: a parse
-        # error raised inside it would skip ErrorCodes, and parsing costs ~1 ms)
-        extensions=[ErrorCodes, LakeReads, lambda: ValidationCache(maxsize=512)],
+        extensions=extensions,
         federation_version="2.7",
         config=StrawberryConfig(scalar_map={Long: LONG_DEFINITION}),
     )
 
 
-schema = build_schema()
+def schema_for(settings: Settings) -> strawberry.federation.Schema:
+    """The schema a server with ``settings`` serves; one per distinct set of limits, built once."""
+    return _schema_with(settings.max_depth, settings.max_aliases, settings.max_cost, settings.max_tokens,
+                        settings.default_page_size, settings.max_page_size, settings.production)
+
+
+@lru_cache(maxsize=8)
+def _schema_with(max_depth: int, max_aliases: int, max_cost: int, max_tokens: int, default_page_size: int,
+                 max_page_size: int, production: bool) -> strawberry.federation.Schema:
+    return build_schema(Settings(max_depth=max_depth, max_aliases=max_aliases, max_cost=max_cost,
+                                 max_tokens=max_tokens, default_page_size=default_page_size,
+                                 max_page_size=max_page_size, production=production))
+
+
+schema = schema_for(Settings())
 
 
 def sdl() -> str:

@@ -23,7 +23,9 @@ def classify(error: GraphQLError, request_id: str = "") -> GraphQLError:
     if original is None:
         if "code" not in extensions:
             message = error.message
-            if message.startswith("Syntax Error"):
+            if message.startswith("Syntax Error") and "tokens. Parsing aborted" in message:
+                extensions["code"] = "TOO_MANY_TOKENS"  # the max_tokens limit (graph_api.schema.limits)
+            elif message.startswith("Syntax Error"):
                 extensions["code"] = "GRAPHQL_PARSE_FAILED"
             elif "got invalid value" in message or "of required type" in message or "was not provided" in message:
                 extensions["code"] = "BAD_USER_INPUT"

@@ -57,6 +57,8 @@ class Limits:
     default_page: int = 50
     # assumed length of a list the schema does not bound (versions, inputs, jobs)
     list_size: int = 20
+    # a larger ``first`` is refused by pagination itself, with its own clearer error: estimate it at this
+    max_page: int = 500
 
 
 @dataclass(frozen=True)
@@ -166,11 +168,15 @@ class _Walk:
             if argument.name.value not in SIZE_ARGUMENTS:
                 continue
             value = argument.value
+            size: int | None = None
             if isinstance(value, IntValueNode):
-                return max(0, int(value.value))
-            if isinstance(value, VariableNode):
+                size = max(0, int(value.value))
+            elif isinstance(value, VariableNode):
                 given = self.variables.get(value.name.value)
-                return max(0, given) if isinstance(given, int) and not isinstance(given, bool) else None
+                size = max(0, given) if isinstance(given, int) and not isinstance(given, bool) else None
+            if size is not None and argument.name.value == "first":
+                size = min(size, self.limits.max_page)
+            return size
         return None
 
 
