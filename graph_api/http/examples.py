@@ -35,7 +35,9 @@ query ExampleIds($example: String!) {
     edges {
       node {
         id
-        sources: assets(role: "source", first: 1) { edges { node { id } } }
+        sources: assets(role: "source", first: 1) {
+          edges { node { id uri durationSeconds notes(first: 1) { edges { node { id } } } } }
+        }
         proxies: assets(role: "proxy", first: 1) { edges { node { id } } }
       }
     }
@@ -46,7 +48,7 @@ IDS_VARIABLES = {"example": EXAMPLE_TITLE}
 
 # what a placeholder becomes on a lake that has no such thing (yet)
 UNKNOWN = {"title_id": "title_...", "asset_id": "asset_...", "lineage_id": "asset_...",
-           "lineage_direction": "UPSTREAM"}
+           "lineage_direction": "UPSTREAM", "note_id": "note_...", "cut_otio": "{}"}
 
 
 def ids_from(data: Mapping[str, Any] | None) -> dict[str, str]:
@@ -59,6 +61,7 @@ def ids_from(data: Mapping[str, Any] | None) -> dict[str, str]:
         return ids
     titles = [e["node"] for e in data["titles"]["edges"]]
     sources = [(t["id"], e["node"]["id"]) for t in titles for e in t["sources"]["edges"]]
+    source_nodes = [e["node"] for t in titles for e in t["sources"]["edges"]]
     proxies = [e["node"]["id"] for t in titles for e in t["proxies"]["edges"]]
     example = [e["node"]["id"] for e in data["example"]["edges"]]
     if example or titles:
@@ -68,9 +71,29 @@ def ids_from(data: Mapping[str, Any] | None) -> dict[str, str]:
         # examples added (an externalId belongs to one title)
         ids["title_id"], ids["asset_id"] = sources[0]
         ids["lineage_id"], ids["lineage_direction"] = sources[0][1], "DOWNSTREAM"
+        first = source_nodes[0]
+        ids["cut_otio"] = _one_clip_cut(first["id"], min(2.0, first.get("durationSeconds") or 2.0))
+        notes = first.get("notes", {}).get("edges", [])
+        if notes:
+            ids["note_id"] = notes[0]["node"]["id"]
     if proxies:
         ids["lineage_id"], ids["lineage_direction"] = proxies[0], "UPSTREAM"
     return ids
+
+
+def _one_clip_cut(asset_id: str, seconds: float) -> str:
+    """An OpenTimelineIO timeline of one clip: the first ``seconds`` of the asset, named by its id."""
+    frames = max(1, int(seconds * 24))
+    clip = {"OTIO_SCHEMA": "Clip.2", "name": "opening", "metadata": {},
+            "source_range": {"OTIO_SCHEMA": "TimeRange.1",
+                             "start_time": {"OTIO_SCHEMA": "RationalTime.1", "rate": 24.0, "value": 0.0},
+                             "duration": {"OTIO_SCHEMA": "RationalTime.1", "rate": 24.0, "value": float(frames)}},
+            "media_references": {"DEFAULT_MEDIA": {"OTIO_SCHEMA": "ExternalReference.1", "target_url": "",
+                                                   "metadata": {"mediagraph": {"assetId": asset_id}}}},
+            "active_media_reference_key": "DEFAULT_MEDIA"}
+    track = {"OTIO_SCHEMA": "Track.1", "name": "V1", "kind": "Video", "children": [clip], "metadata": {}}
+    stack = {"OTIO_SCHEMA": "Stack.1", "name": "tracks", "children": [track], "metadata": {}}
+    return json.dumps({"OTIO_SCHEMA": "Timeline.1", "name": "Example cut", "metadata": {}, "tracks": stack})
 
 
 def fill(value: Any, ids: Mapping[str, str]) -> Any:
@@ -219,6 +242,40 @@ mutation RecordRun($input: RunInput!) {
         "status": "COMPLETED", "parameters": {"codec": "h264", "height": 360},
         "startedAt": "2025-01-01T10:00:00Z", "endedAt": "2025-01-01T10:00:05Z",
         "idempotencyKey": "example:lighthouse-proxy-run-1"}}),
+    Example("ReviewAsset", """\
+# Approve (or request changes on) one exact version of an asset; the approval turns stale when the
+# version is no longer current or anything it was derived from changes.
+mutation ReviewAsset($input: ReviewInput!) {
+  reviewAsset(input: $input) { id version decision reviewer stale }
+}
+""", {"input": {"assetId": "{asset_id}", "decision": "APPROVED", "comment": "Picture lock: good to go"}}),
+    Example("AddNotes", """\
+# Time-coded notes with a drawing on the frame (normalized [0,1] coordinates), as one batch.
+mutation AddNotes($input: [NoteInput!]!) {
+  addNotes(input: $input) { id version start end region resolved author }
+}
+""", {"input": [{"assetId": "{asset_id}", "text": "Boom mic dips into frame", "start": 0.5, "end": 1.5,
+                 "region": {"shapes": [{"type": "rect", "x": 0.1, "y": 0.05, "w": 0.3, "h": 0.2}]}}]}),
+    Example("ResolveNote", """\
+# Resolve a note (or reopen it with resolved: false). Run AddNotes first, then reload this page: the
+# note id below is the first note of the lake's first source.
+mutation ResolveNote($id: ID!) {
+  resolveNote(id: $id, resolved: true) { id resolved }
+}
+""", {"id": "{note_id}"}),
+    Example("ImportCut", """\
+# Import an editorial cut from OpenTimelineIO JSON: each clip names an asset by uri or by
+# metadata.mediagraph.assetId; the cut is recorded in lineage with its clips' assets as inputs.
+mutation ImportCut($input: CutInput!) {
+  importCut(input: $input) { id name duration stale clips { track recordStart recordEnd version } }
+}
+""", {"input": {"titleId": "{title_id}", "name": "Example cut", "otio": "{cut_otio}"}}),
+    Example("CreatePlaylist", """\
+# A review session: assets in order, each frozen at its current version.
+mutation CreatePlaylist($input: PlaylistInput!) {
+  createPlaylist(input: $input) { id name items { version asset { id role } review { decision } } }
+}
+""", {"input": {"name": "Example dailies", "titleId": "{title_id}", "assetIds": ["{asset_id}"]}}),
     Example("SetJobVersion", """\
 # Set a job's current version: the runs of its other versions (and what they made) become stale.
 mutation SetJobVersion($namespace: String!, $name: String!, $version: String) {
