@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 
+from graph_api.lake import Lake
+from graph_api.lake.tokens import SCOPES, open_tokens
 from tests.conftest import LiveServer, checksum
 from tests.e2e.conformance import parse_body, problems
 from tests.e2e.live import gql
@@ -42,15 +44,19 @@ def root_fields() -> list[str]:
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(str(tmp_path_factory.mktemp("fuzz") / "lake"))
+    # auth on, as in production, with a token of every scope made before the server starts
+    lake_dir = str(tmp_path_factory.mktemp("fuzz") / "lake")
+    _, secret = open_tokens(Lake(lake_dir).connection).create("fuzz", list(SCOPES), all_titles=True)
+    server = LiveServer(lake_dir, extra_args=["--auth", "on"])
+    server.token = secret  # type: ignore[attr-defined]  # the fixture's own note for fuzz_headers
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def fuzz_headers(fuzz_server: LiveServer) -> dict[str, str]:
-    """Sent with every request. When auth lands: a token with every scope, {"Authorization": f"Bearer {token}"}."""
-    return {}
+    """Sent with every request: a bearer token with every scope."""
+    return {"Authorization": f"Bearer {fuzz_server.token}"}  # type: ignore[attr-defined]  # set above
 
 
 def seed(url: str, headers: dict[str, str]) -> dict[str, str]:
@@ -265,3 +271,8 @@ def test_the_checker_sees_errors_that_break_the_contract(payload: Any, expected:
 def test_the_checker_refuses_nan_which_json_has_not() -> None:
     with pytest.raises(ValueError, match="NaN is not JSON"):
         parse_body('{"data": {"score": NaN}}')
+
+
+def test_the_fuzzed_server_runs_with_auth_on(fuzz_server: LiveServer) -> None:
+    anonymous = httpx.post(fuzz_server.url + "/graphql", json={"query": "{ __typename }"}, timeout=REQUEST_TIMEOUT)
+    assert anonymous.status_code == 401 and anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
