@@ -58,7 +58,9 @@ def shared_server() -> tuple[LiveServer, dict[str, Any]]:
     """One seeded server for the read-only end-to-end tests of a run (starting one takes seconds)."""
     if "server" not in _shared:
         lake = Path(tempfile.mkdtemp(prefix="mediagraph-e2e-")) / "lake"
-        server = LiveServer(str(lake))
+        # the graphql-http audit and the gateway fire their requests all at once from one client: this
+        # server tests the protocol, so the per-client concurrency limit (tests/http/) is raised here
+        server = LiveServer(str(lake), env={"MEDIAGRAPH_MAX_CONCURRENT_REQUESTS": "256"})
         atexit.register(shutil.rmtree, lake.parent, True)
         atexit.register(server.stop)
         _shared["server"], _shared["data"] = server, seed(server)
