@@ -13,27 +13,16 @@ import opentimelineio as otio
 import pytest
 
 from graph_api.lake import Lake
-from tests.conftest import LiveServer, checksum
+from tests.conftest import GraphQLClient, LiveServer, checksum
 
 
-class Server:
+class Server(GraphQLClient):
+    """The shared GraphQL client, over real HTTP to a real uvicorn, plus the lake it serves."""
+
     def __init__(self, live: LiveServer, lake_dir: str) -> None:
+        super().__init__(httpx.Client(base_url=live.url, timeout=60))
         self.live = live
         self.lake_dir = lake_dir
-
-    def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        return httpx.post(self.live.url + "/graphql", json={"query": query, "variables": variables or {}},
-                          timeout=60).json()
-
-    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        result = self.post(query, variables)
-        assert not result.get("errors"), result["errors"]
-        return result["data"]
-
-    def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        result = self.post(query, variables)
-        assert result.get("errors"), f"expected an error, got {result}"
-        return result["errors"][0]
 
     def lake(self) -> Lake:
         """The lake as written, read by this process (not through the server)."""
