@@ -116,7 +116,7 @@ def test_help_documents_the_exit_statuses() -> None:
     for args in ([], ["serve"], ["demo"]):
         text = mediagraph(*args, "--help").stdout
         assert "exit status:" in text
-        assert "3    serve, demo: the server cannot listen" in text and "4    serve, demo: the lake cannot" in text
+        assert "3    serve, demo: the server cannot listen" in text and "4    the lake cannot be opened" in text
 
 
 def test_token_create_list_revoke(tmp_path: Path) -> None:
