@@ -85,8 +85,7 @@ class MediaGraphSchema(strawberry.federation.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.federation.Schema:
     """The schema with the abuse limits (and, in production, the production rules) of ``settings``."""
     settings = settings or Settings()
-    limits = Limits(max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_cost=settings.max_cost,
-                    default_page=settings.default_page_size, max_page=settings.max_page_size)
+    limits = Limits.from_settings(settings)
     # extensions wrap in list order, the first outermost: ErrorCodes classifies what every later one reports,
     # and in production ProductionErrors masks what ErrorCodes classified
     extensions: list[Any] = [ProductionErrors, ErrorCodes, DisableIntrospection] if settings.production \

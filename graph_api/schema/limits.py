@@ -44,21 +44,29 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from graph_api.settings import Settings
+
 SIZE_ARGUMENTS = ("first", "limit")
 CONNECTION_ITEMS = ("edges", "nodes")
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_depth: int = 15
-    max_aliases: int = 50
-    max_cost: int = 50_000
+    # the defaults are the settings' (one source): a server builds its Limits with ``from_settings``
+    max_depth: int = Settings.max_depth
+    max_aliases: int = Settings.max_aliases
+    max_cost: int = Settings.max_cost
     # what a connection returns when ``first`` is not given (the settings' default page size)
-    default_page: int = 50
+    default_page: int = Settings.default_page_size
     # assumed length of a list the schema does not bound (versions, inputs, jobs)
     list_size: int = 20
     # a larger ``first`` is refused by pagination itself, with its own clearer error: estimate it at this
-    max_page: int = 500
+    max_page: int = Settings.max_page_size
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(max_depth=settings.max_depth, max_aliases=settings.max_aliases, max_cost=settings.max_cost,
+                   default_page=settings.default_page_size, max_page=settings.max_page_size)
 
 
 @dataclass(frozen=True)
