@@ -29,13 +29,14 @@ from graphql import (
     get_named_type,
 )
 from starlette.testclient import TestClient
+from strawberry.extensions import ParserCache
 
 from graph_api.http.app import create_app
 from graph_api.lake import Lake
 from graph_api.lake.access import access_for
 from graph_api.lake.lineage import LakeLineage, open_lineage
 from graph_api.lake.tokens import Principal, open_tokens
-from graph_api.schema import schema, schema_for
+from graph_api.schema import build_schema, schema
 from graph_api.schema.context import make_context
 from graph_api.settings import Settings
 from lineage.openlineage import uri_dataset
@@ -46,8 +47,10 @@ SPACE = "clip"  # a space holds vectors of every title: its name is not a title'
 DEPTH = 4
 READER = Principal(name="reader", scopes=frozenset({"read"}))
 # the walk asks for every path at once, in aliased documents far beyond a client's limits: the limits
-# are not what is under test here (tests/http/ tests them), the access rule is
-WALK_SCHEMA = schema_for(Settings(max_depth=1_000, max_aliases=1_000_000, max_cost=10**15, max_tokens=10**8))
+# are not what is under test here (tests/http/ tests them), the access rule is. Its documents are large and
+# repeat (ids are variables), so it caches their parse, which otherwise dominates the walk
+WALK_SCHEMA = build_schema(Settings(max_depth=1_000, max_aliases=1_000_000, max_cost=10**15, max_tokens=10**8))
+WALK_SCHEMA.extensions = (*WALK_SCHEMA.extensions, lambda: ParserCache(maxsize=256))
 
 
 @dataclass
@@ -148,6 +151,13 @@ _USEFUL = {"text": "harbour", "first": 50, "maxDepth": 20, "limit": 1000, "space
 _NOT_NESTED = {"similar"}
 
 
+class _Variable(str):
+    """An argument value written as ``$name`` rather than as a JSON literal."""
+
+    def __new__(cls, name: str) -> _Variable:
+        return super().__new__(cls, f"${name}")
+
+
 def _arguments(field: GraphQLField, fill: dict[str, Any]) -> str:
     parts = []
     for name, arg in field.args.items():
@@ -161,7 +171,7 @@ def _arguments(field: GraphQLField, fill: dict[str, Any]) -> str:
             pytest.fail(f"the walk cannot fill the required argument {name} of {field}: teach it")
         else:
             continue
-        parts.append(f"{name}: {json.dumps(value)}")
+        parts.append(f"{name}: {value if isinstance(value, _Variable) else json.dumps(value)}")
     return f"({', '.join(parts)})" if parts else ""
 
 
@@ -190,27 +200,27 @@ def _selection(type_: GraphQLNamedType, path: tuple[str, ...], fill: dict[str, A
     return " ".join(parts)
 
 
-def _queries(world: World) -> Iterator[str]:
-    """One query per root field and id argument value (every restricted and public id in turn)."""
+def _queries(world: World) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One query per root field and id argument value (every restricted and public id in turn). The id is a
+    variable, so the walk parses each root field's (large) document once, not once per id."""
     query_type = schema._schema.query_type
     assert query_type is not None
     ids = world.secret_ids + world.public_ids
     for name, field in query_type.fields.items():
         if name == "_entities":  # representations, not ids: _entities_queries
             continue
+        inner = get_named_type(field.type)
+        selection = (f" {{ {_selection(inner, (inner.name,), {'*id': ids[-1]})} }}"
+                     if isinstance(inner, (GraphQLObjectType, GraphQLUnionType, GraphQLInterfaceType)) else "")
         id_args = [a for a, arg in field.args.items() if get_named_type(arg.type).name == "ID"]
-        fills: list[dict[str, Any]] = [{}] if not any(
-            isinstance(field.args[a].type, GraphQLNonNull) for a in id_args) else []
+        if not any(isinstance(field.args[a].type, GraphQLNonNull) for a in id_args):
+            yield f"query {{ {name}{_arguments(field, {})}{selection} }}", {}
         for arg in id_args:
+            as_list = _is_id_list(field.args[arg].type)
+            args = _arguments(field, {arg: _Variable("v"), "*id": ids[-1]})
+            document = f"query($v: {field.args[arg].type}) {{ {name}{args}{selection} }}"
             for value in ids:
-                fills.append({arg: [value] if _is_id_list(field.args[arg].type) else value, "*id": value})
-        for fill in fills:
-            inner = get_named_type(field.type)
-            args = _arguments(field, fill)
-            if isinstance(inner, (GraphQLObjectType, GraphQLUnionType, GraphQLInterfaceType)):
-                yield f"query {{ {name}{args} {{ {_selection(inner, (inner.name,), {'*id': ids[-1]})} }} }}"
-            else:
-                yield f"query {{ {name}{args} }}"
+                yield document, {"v": [value] if as_list else value}
 
 
 def _entities_queries(world: World) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -236,8 +246,7 @@ def _walk(world: World, principal: Principal) -> list[tuple[str, dict[str, Any]]
 
     async def run_all() -> list[tuple[str, dict[str, Any]]]:
         out = []
-        queries: list[tuple[str, dict[str, Any]]] = [(q, {}) for q in [*_queries(world), *_similar_queries(world)]]
-        queries += _entities_queries(world)
+        queries = [*_queries(world), *((q, {}) for q in _similar_queries(world)), *_entities_queries(world)]
         for query, variables in queries:
             context = make_context(world.settings, world.lake, world.lineage, access=access)
             result = await WALK_SCHEMA.execute(query, variable_values=variables, context_value=context)
