@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -73,8 +74,11 @@ def run(plan: EmbedPlan, committer: Committer, batch_size: int, actors: int | No
     cpus = int(ray.cluster_resources().get("CPU", 1))
     # leave a CPU to the Lance read tasks: actors holding every CPU would starve the read
     count = actors or max(1, cpus - 1)
-    dataset = ray.data.read_lance(plan.segments_uri, version=plan.segments_version, columns=["id"],
-                                  filter=plan.read_filter, storage_options=plan.storage_options or None)
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates filter= for Dataset.filter(expr=), which is not pushed down into the Lance scan
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset = ray.data.read_lance(plan.segments_uri, version=plan.segments_version, columns=["id"],
+                                      filter=plan.read_filter, storage_options=plan.storage_options or None)
     embedded = dataset.map_batches(EmbedActor, fn_constructor_args=(plan.space.name, plan.todo),
                                    batch_format="pyarrow", batch_size=ACTOR_BATCH, num_cpus=1,
                                    compute=ray.data.ActorPoolStrategy(size=count))

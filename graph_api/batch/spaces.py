@@ -5,6 +5,7 @@ here and one derived there are the same vector.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class BatchSpace:
 class Embedder:
     def __init__(self, space: BatchSpace) -> None:
         self.space = space
-        self._text = TextEmbedder() if space.source == "text" else None
+        self._text = _shared_text() if space.source == "text" else None
         self._image = ImageDescriptor() if space.source == "image" else None
 
     def embed(self, sources: Sequence[str]) -> np.ndarray:
@@ -46,6 +47,12 @@ class Embedder:
             return self._text.embed(list(sources))
         assert self._image is not None
         return self._image.describe(list(sources))
+
+
+@functools.cache
+def _shared_text() -> TextEmbedder:
+    # loading the weights takes seconds: once per process, however many jobs it runs
+    return TextEmbedder()
 
 
 SPACES: dict[str, BatchSpace] = {

@@ -2,6 +2,9 @@
 dialogue lines and frames whose tiny images are real files; Ray started once per session."""
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,14 +54,15 @@ def small_lake(tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def ray_cluster() -> Iterator[Any]:
     """A local Ray cluster of 2 CPUs for the whole session (RAY_ADDRESS would join a real one instead)."""
     ray = pytest.importorskip("ray")
-    # a short path: Ray's socket paths must stay under the OS limit of 107 bytes
-    temp = tmp_path_factory.mktemp("ray")
-    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=str(temp), logging_level="WARNING",
+    # a short path: Ray's socket paths under it must stay within the OS limit of 107 bytes
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir=temp, logging_level=logging.WARNING,
              log_to_driver=False)
     try:
         yield ray
     finally:
         ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
