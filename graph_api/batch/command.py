@@ -56,7 +56,10 @@ def add_parser(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) ->
 
 def run(args: argparse.Namespace, settings: Any) -> int:
     if args.batch_command == "embed":
+        # bad input is refused before a Ray cluster is started or joined
         space = space_named(args.space)
+        if args.actors is not None and args.actors < 1:
+            raise InvalidArgument(f"--actors must be at least 1, not {args.actors}", actors=args.actors)
         with ray_engine.session() if args.engine == "ray" else contextlib.nullcontext():
             return _embed(args, settings, _open(settings), space)
     lake = _open(settings)
@@ -79,8 +82,6 @@ def _embed(args: argparse.Namespace, settings: Any, lake: Lake, space: BatchSpac
     if not 1 <= args.batch_size <= lake.max_batch:
         raise InvalidArgument(f"--batch-size must be 1 to {lake.max_batch} (the lake's largest write), "
                               f"not {args.batch_size}", batch_size=args.batch_size)
-    if args.actors is not None and args.actors < 1:
-        raise InvalidArgument(f"--actors must be at least 1, not {args.actors}", actors=args.actors)
     lineage = open_lineage(lake, settings)
     plan = plan_embed(lineage.lake, space, dict(settings.storage_options))
     skipped = f"; {len(plan.skipped)} frames have no image in the lake, skipped" if plan.skipped else ""
