@@ -1,4 +1,4 @@
-"""Commands that build on the media pipelines and lineage: ingest, derive."""
+"""Commands that build on the media pipelines and lineage: ingest, derive, cut, batch."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +15,7 @@ MEDIA_DIR_HELP = ("where derived media (proxies, frames) is written: a local dir
 
 
 def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    from graph_api.batch import command as batch
     from graph_api.pipeline.steps import GROUPS
 
     ingest = sub.add_parser(
@@ -57,12 +58,14 @@ def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -
     cut_import.add_argument("--title", required=True, metavar="ID", help="the title the cut belongs to")
     cut_import.add_argument("--name", default=None, help="the cut's name (default: the timeline's)")
     lake_arg(cut_import)
+    batch.add_parser(sub, lake_arg)
 
 
 def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
+    from graph_api.batch import command as batch
     from lineage.errors import LineageError
 
-    commands = {"ingest": _ingest, "derive": _derive, "cut": _cut}
+    commands = {"ingest": _ingest, "derive": _derive, "cut": _cut, "batch": batch.run}
     if args.command not in commands:
         raise SystemExit(f"mediagraph: unknown command {args.command!r}")
     try:
