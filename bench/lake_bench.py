@@ -198,7 +198,7 @@ def profile_requests(lake_dir: str, queries: list[tuple[str, str, list[str]]], r
     """cProfile over ``n`` real requests of each query, through the whole ASGI app in this process
     (no socket): the top lines by own time, then the project's own functions by cumulative time.
     cProfile counts each resumption of a coroutine as a call: ncalls of async functions run high."""
-    app = create_app(Settings.load(lake=lake_dir))
+    app = create_app(Settings.load(lake=lake_dir, auth="off"))  # as the served bench: `mediagraph serve --auth off`
     out: list[str] = []
 
     async def run() -> None:

@@ -4,8 +4,8 @@
 live graph: a run is there if it was recorded at or before ``ts``, an edge if its run is, an
 asset if it was created by then or a kept run read or wrote it. That is the graph ``as_of``
 copies, without the O(graph) copy, for every walk whose answer holds no run a later run replaced
-(the live graph has dropped such a run's replaceable outputs; the copy has them): those walks,
-and a root the past graph does not hold, take the copy.
+after the cut (the live graph has dropped that run's replaceable outputs; the copy has them):
+those walks, and a root the past graph does not hold, take the copy.
 
 ``as_of`` rebuilds the graph from the runs recorded at or before ``ts`` (provenance uses it).
 Asset infos keep their current version: lineage holds no asset history, so staleness as of
@@ -14,6 +14,7 @@ Asset infos keep their current version: lineage holds no asset history, so stale
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import repeat
@@ -51,6 +52,7 @@ def traverse_as_of(graph: LineageGraph, root: str, direction: Direction, max_dep
         ts = ts.replace(tzinfo=UTC)
     cutoff = to_micros(ts)
     recorded = graph.recorded_at_micros
+    replaced = _Replacements(graph, cutoff)
     g = graph.digraph
 
     def kept(run_id: str) -> bool:
@@ -87,7 +89,7 @@ def traverse_as_of(graph: LineageGraph, root: str, direction: Direction, max_dep
         for run_id in runs:
             if not kept(run_id):
                 frontier.discard(run_id)
-            elif graph.is_replaced(run_id):
+            elif graph.is_replaced(run_id) and not replaced.by_cut(run_id):
                 return None
         if not frontier:
             break
@@ -106,7 +108,7 @@ def traverse_as_of(graph: LineageGraph, root: str, direction: Direction, max_dep
         level = nxt
         if partial:
             break
-    if root.startswith(RUN_PREFIX) and graph.is_replaced(root):
+    if root.startswith(RUN_PREFIX) and graph.is_replaced(root) and not replaced.by_cut(root):
         return None
     succ = g._succ
     edges: list[tuple[str, str]] = []
@@ -123,3 +125,40 @@ def _same_producers(graph: LineageGraph, node_id: str, kept: Callable[[str], boo
     again after ts links it now), while the past graph still links the first producer."""
     producers = graph.digraph._pred[node_id]
     return bool(producers) and all(kept(p) for p in producers)
+
+
+class _Replacements:
+    """Whether a run replaced in the live graph was already replaced at the cut: a later COMPLETED
+    run of its job over the same inputs was recorded by then (``LineageGraph._supersede``'s rule).
+    The runs of a group all read each input, so one input's readers hold the group; they are read
+    once per walk, whatever number of the group's runs the walk meets."""
+
+    def __init__(self, graph: LineageGraph, cutoff: int) -> None:
+        self.graph = graph
+        self.cutoff = cutoff
+        # an input -> (job, inputs) -> the recorded times of its COMPLETED runs, sorted
+        self._groups: dict[str, dict[tuple[tuple[str, str], frozenset[str]], list[int]]] = {}
+
+    def by_cut(self, run_id: str) -> bool:
+        graph = self.graph
+        run = graph.get_run(run_id)
+        if run is None or not run.inputs:
+            return False
+        ids = frozenset(ref.asset_id for ref in run.inputs)
+        succ = graph.digraph._succ
+        fewest = min(ids, key=lambda a: len(succ.get(a, ())))
+        groups = self._groups.get(fewest)
+        if groups is None:
+            groups = self._groups[fewest] = {}
+            for other_id in succ.get(fewest, ()):
+                other = graph.get_run(other_id) if other_id.startswith(RUN_PREFIX) else None
+                if other is not None and other.status == "COMPLETED":
+                    key = (other.job_key, frozenset(ref.asset_id for ref in other.inputs))
+                    groups.setdefault(key, []).append(to_micros(other.recorded_at))
+            for times in groups.values():
+                times.sort()
+        times = groups.get((run.job_key, ids), [])
+        since = to_micros(run.recorded_at)
+        # the first COMPLETED run of the group recorded after this one: by the cut or not
+        later = bisect_right(times, since)
+        return later < len(times) and times[later] <= self.cutoff
