@@ -459,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
                                         f", annotations {stats['annotations']['rows']:,}"))
 
         # --- 3. read latency over HTTP -------------------------------------------------------------
-        server = Server(str(lake_dir), log_path=workdir / "server.log" if not args.lake else None)
+        server = Server(str(lake_dir), log_path=workdir / "server.log" if not args.lake else None,
+                        extra_args=["--auth", "off"])  # the bench measures queries, not token checks
         seconds, _ = timed(lambda: server.start(timeout=900))
         figures.append(("server start until /healthz answers", f"{seconds:.0f} s"))
         log(f"server up in {seconds:.0f} s at {server.url} (mediagraph serve --lake {lake_dir} --port {server.port})")

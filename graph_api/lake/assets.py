@@ -143,7 +143,7 @@ class Assets(Repo):
         assets (ids scattered over the table) stops at a limit and falls back to the IN list."""
         if not external:
             return {}
-        if len(external) > RANGE_FIRST_ABOVE:
+        if len(external) > RANGE_FIRST_ABOVE and all(type(e) is str for e in external):
             limit = 2 * len(external) + 16
             span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(min(external))}",
                               f"{sql.column('external_id')} <= {sql.literal(max(external))}")
@@ -197,6 +197,7 @@ class Assets(Repo):
         """A checked batch of brand-new assets, built as Arrow columns (version 1 each)."""
         n = batch.size
         stamp = now()
+        produced_by = produced_by or None  # as the row build sets it
         ids = new_ids("asset", n)
         id_array = pa.array(ids, type=pa.string())
         columns: dict[str, pa.Array] = {

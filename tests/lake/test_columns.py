@@ -92,3 +92,16 @@ def test_a_clean_batch_built_by_columns_reads_back_as_the_row_build_would(lake: 
     assert (second[0]["id"], second[0]["version"]) == (results[0]["id"], 2) and second[1]["version"] == 1
     with pytest.raises(InvalidArgument):
         lake.assets.register([asset_input(title["id"], uri="")])
+
+
+def test_a_large_redelivery_finds_its_assets_through_the_id_span(lake: Lake) -> None:
+    title = make_title(lake)
+    first = lake.assets.register([asset_input(title["id"], external_id=f"span-{i:03d}") for i in range(0, 200, 2)])
+    # the odd ids fall between the even ones: the span holds other assets, and the even ones come back
+    again = [asset_input(title["id"], external_id=f"span-{i:03d}") for i in range(1, 101)]
+    results = lake.assets.register(again)
+    by_external = {r["external_id"]: r for r in first}
+    for given, result in zip(again, results, strict=True):
+        old = by_external.get(given["external_id"])
+        assert (result["id"], result["version"]) == ((old["id"], 2) if old else (result["id"], 1))
+    assert lake.assets.list(all_versions=True).num_rows == 100 + 100
