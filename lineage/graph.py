@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -46,7 +47,16 @@ from lineage.model import (
     node_kind,
 )
 
-__all__ = ["CompactDiGraph", "LineageGraph"]
+__all__ = ["CompactDiGraph", "LineageGraph", "to_micros"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(ts: datetime) -> int:
+    """Microseconds since the epoch (a naive time is UTC), as the bulk-loaded run times are held."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return (ts - _EPOCH) // timedelta(microseconds=1)
 
 
 class LineageGraph:
@@ -228,6 +238,15 @@ class LineageGraph:
     def directly_stale(self, run_id: str) -> bool:
         """The run itself is out of date: its job moved on, or an input has a newer version."""
         return run_id in self._stale_job or run_id in self._stale_input
+
+    def recorded_at_micros(self, run_id: str) -> int | None:
+        """When the run was recorded, in microseconds since the epoch (None: not a run here)."""
+        r = self._runs.get(run_id)
+        if r is None:
+            return None
+        if type(r) is Run:
+            return to_micros(r.recorded_at)
+        return int(self._rt.recorded[r])  # type: ignore[union-attr, index]
 
     def is_replaced(self, run_id: str) -> bool:
         """A later COMPLETED run of the same job over the same input assets replaced this run."""

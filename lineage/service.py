@@ -241,6 +241,10 @@ class Lineage:
                  untouched: AssetInfo | None = None) -> traversal.Traversal:
         """``untouched``: the info of ``root`` when it is an asset no run has touched (its lineage is itself)."""
         with self._lock:
+            if as_of is not None:
+                found = history.traverse_as_of(self._graph, root, direction, max_depth, limit, limits, as_of)
+                if found is not None:
+                    return found
             graph = self._at(as_of)
             if root not in graph and untouched is not None:
                 graph = LineageGraph(assets=[untouched])

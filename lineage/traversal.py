@@ -75,12 +75,7 @@ def traverse(
     limits: Limits = Limits(),
 ) -> Traversal:
     """Breadth-first from ``root``; runs are nodes, so asset -> run -> asset is 2 hops."""
-    if max_depth < 0 or max_depth > limits.max_depth:
-        raise LimitExceededError(f"maxDepth {max_depth} is outside 0..{limits.max_depth}")
-    if limit < 1 or limit > limits.max_nodes:
-        raise LimitExceededError(f"limit {limit} is outside 1..{limits.max_nodes}")
-    if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
-        raise LimitExceededError(f"unknown direction {direction!r}")
+    check_request(direction, max_depth, limit, limits)
     _require(graph, root)
     if graph._index is None:
         unbounded = _traverse_python(graph, root, direction, max_depth, limit)
@@ -96,6 +91,15 @@ def traverse(
 
 
 INDEX_ABOVE = 2_000
+
+
+def check_request(direction: Direction, max_depth: int, limit: int, limits: Limits) -> None:
+    if max_depth < 0 or max_depth > limits.max_depth:
+        raise LimitExceededError(f"maxDepth {max_depth} is outside 0..{limits.max_depth}")
+    if limit < 1 or limit > limits.max_nodes:
+        raise LimitExceededError(f"limit {limit} is outside 1..{limits.max_nodes}")
+    if direction not in ("UPSTREAM", "DOWNSTREAM", "BOTH"):
+        raise LimitExceededError(f"unknown direction {direction!r}")
 
 
 def _traverse_python(

@@ -10,13 +10,16 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
-from graph_api.lake.ids import new_id
+from graph_api.lake.columns import Batch, NotColumnar
+from graph_api.lake.ids import new_id, new_ids
 from graph_api.lake.schemas import ASSETS
 from graph_api.lake.validate import Problems, to_json_text
 from graph_api.media.kinds import MEDIA_TYPES
@@ -24,6 +27,18 @@ from graph_api.media.kinds import MEDIA_TYPES
 CURRENT = "is_current = TRUE"
 FIELDS = ("external_id", "title_id", "media_type", "role", "uri", "checksum", "size_bytes",
           "duration_seconds", "width", "height", "frame_rate")
+# a built row's keys, in the order the row-by-row build sets them
+RESULT_KEYS = (*FIELDS, "technical", "updated_at", "is_current", "produced_by", "id", "version", "created_at")
+# a lookup of more external ids than this reads their span of the index first
+RANGE_FIRST_ABOVE = 64
+# the number fields and their limits (``Problems.number``'s), for the columnar checks
+NUMBERS: tuple[tuple[str, pa.DataType, dict[str, Any]], ...] = (
+    ("size_bytes", pa.int64(), {"minimum": 0}),
+    ("duration_seconds", pa.float64(), {"minimum": 0}),
+    ("width", pa.int32(), {"positive": True, "maximum": 2**31 - 1}),
+    ("height", pa.int32(), {"positive": True, "maximum": 2**31 - 1}),
+    ("frame_rate", pa.float64(), {"positive": True}),
+)
 
 
 @dataclass
@@ -33,6 +48,8 @@ class PreparedAssets:
     rows: list[dict[str, Any]]
     results: list[dict[str, Any]]
     new_versions: list[dict[str, Any]]
+    # the rows to write, already as Arrow (a batch of new assets built column by column)
+    table: pa.Table | None = None
 
 
 class Assets(Repo):
@@ -86,47 +103,132 @@ class Assets(Repo):
     def prepare(self, inputs: Sequence[dict[str, Any]], *, produced_by: str | None = None,
                 what: str = "registerAssets", problems: Problems | None = None) -> PreparedAssets:
         problems = problems or Problems(what, self.connection.max_batch)
+        try:
+            batch: Batch | None = self._check_columns(inputs, problems.max_batch)
+        except NotColumnar:
+            batch = None  # the row checks below name every problem, as clients know them
+        if batch is not None:
+            technical = batch.technical
+            titles_array = batch.arrays["title_id"]
+            titles = self.view.titles.get_many(pc.unique(titles_array).to_pylist())
+            known = pc.is_in(titles_array, value_set=pa.array(list(titles), type=pa.string()))
+            for i in pc.indices_nonzero(pc.invert(known)).to_pylist():
+                problems.add(i, "title_id", f"unknown title {inputs[i]['title_id']!r}", "NOT_FOUND")
+            ext = batch.arrays["external_id"]
+            external = pc.filter(ext, pc.fill_null(pc.not_equal(ext, ""), False)).to_pylist()
+        else:
+            technical = self._check_rows(inputs, problems)
+            external = [r["external_id"] for r in inputs if r.get("external_id")]
+        existing = self._current_by_external_id(external)
+        if existing:
+            for i, row in enumerate(inputs):
+                old = existing.get(row.get("external_id") or "")
+                if old and old["title_id"] != row.get("title_id"):
+                    problems.add(i, "external_id", f"{row['external_id']!r} belongs to asset {old['id']} of title "
+                                 f"{old['title_id']}, not {row.get('title_id')}", "CONFLICT")
+                if old and produced_by is None and old["produced_by"] is not None:
+                    problems.add(i, "external_id", f"asset {old['id']} is derived (by run {old['produced_by']}): "
+                                 "a delivery cannot replace it; record a run instead", "CONFLICT")
+        problems.raise_if_any()
+        if batch is not None and not existing:
+            return self._new_assets(batch, technical, produced_by)
+        return self._build_rows(inputs, technical, existing, produced_by)
+
+    def _current_by_external_id(self, external: builtins.list[str]) -> dict[str, dict[str, Any]]:
+        """The current rows of these external ids, ignoring access (ids a write must not duplicate).
+
+        An IN list of 10k ids costs a B-tree probe per id; a bulk delivery's ids usually sort
+        together, so one indexed range read of the span between the smallest and the largest
+        answers first: only the ids found there are read as rows. A span that holds many other
+        assets (ids scattered over the table) stops at a limit and falls back to the IN list."""
+        if not external:
+            return {}
+        if len(external) > RANGE_FIRST_ABOVE and all(type(e) is str for e in external):
+            limit = 2 * len(external) + 16
+            span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(min(external))}",
+                              f"{sql.column('external_id')} <= {sql.literal(max(external))}")
+            near = self.view.scan("assets", span, columns=["external_id", "produced_by"], limit=limit,
+                                  title_column=None)["external_id"]
+            if len(near) < limit:
+                external = pc.filter(near, pc.is_in(near, value_set=pa.array(external, type=pa.string()))).to_pylist()
+                if not external:
+                    return {}
+        rows = self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)), title_column=None)
+        return {r["external_id"]: r for r in rows.to_pylist()}
+
+    @staticmethod
+    def _check_columns(inputs: Sequence[dict[str, Any]], max_batch: int | None) -> Batch:
+        """The row checks below, over whole columns; raises ``NotColumnar`` at the first doubt."""
+        batch = Batch(inputs, max_batch)
+        batch.strings()
+        batch.unique("external_id")
+        batch.required_text("title_id")
+        batch.one_of("media_type", MEDIA_TYPES)
+        batch.required_text("role")
+        batch.required_text("uri")
+        batch.checksum()
+        for field, arrow_type, limits in NUMBERS:
+            batch.arrays[field] = batch.number(field, arrow_type, **limits)
+        batch.technical = batch.json_objects("technical")
+        return batch
+
+    def _check_rows(self, inputs: Sequence[dict[str, Any]], problems: Problems) -> builtins.list[str | None]:
+        """Every row's problems, named by row and field; returns the rows' ``technical`` JSON texts."""
         problems.check_batch(inputs)
         problems.unique(inputs, "external_id")
-        technical: list[str | None] = []
+        technical: builtins.list[str | None] = []
         for i, row in enumerate(inputs):
             problems.required_text(i, row, "title_id")
             problems.one_of(i, row, "media_type", MEDIA_TYPES)
             problems.required_text(i, row, "role")
             problems.required_text(i, row, "uri")
             problems.checksum(i, row)
-            problems.number(i, row, "size_bytes", minimum=0, integer=True)
-            problems.number(i, row, "duration_seconds", minimum=0)
-            problems.number(i, row, "width", positive=True, integer=True, maximum=2**31 - 1)
-            problems.number(i, row, "height", positive=True, integer=True, maximum=2**31 - 1)
-            problems.number(i, row, "frame_rate", positive=True)
+            for field, arrow_type, limits in NUMBERS:
+                problems.number(i, row, field, integer=pa.types.is_integer(arrow_type), **limits)
             technical.append(to_json_text(problems, i, "technical", row.get("technical"), object_only=True))
         titles = self.view.titles.get_many([r["title_id"] for r in inputs if isinstance(r.get("title_id"), str)])
         for i, row in enumerate(inputs):
             if isinstance(row.get("title_id"), str) and row["title_id"] not in titles:
                 problems.add(i, "title_id", f"unknown title {row['title_id']!r}", "NOT_FOUND")
-        external = [r["external_id"] for r in inputs if r.get("external_id")]
-        existing = {
-            r["external_id"]: r
-            for r in (self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)),
-                                     title_column=None).to_pylist() if external else [])
-        }
-        for i, row in enumerate(inputs):
-            old = existing.get(row.get("external_id"))
-            if old and old["title_id"] != row.get("title_id"):
-                problems.add(i, "external_id", f"{row['external_id']!r} belongs to asset {old['id']} of title "
-                             f"{old['title_id']}, not {row.get('title_id')}", "CONFLICT")
-            if old and produced_by is None and old["produced_by"] is not None:
-                problems.add(i, "external_id", f"asset {old['id']} is derived (by run {old['produced_by']}): "
-                             "a delivery cannot replace it; record a run instead", "CONFLICT")
-        problems.raise_if_any()
+        return technical
 
+    @staticmethod
+    def _new_assets(batch: Batch, technical: builtins.list[str | None], produced_by: str | None) -> PreparedAssets:
+        """A checked batch of brand-new assets, built as Arrow columns (version 1 each)."""
+        n = batch.size
         stamp = now()
-        rows: list[dict[str, Any]] = []
-        results: list[dict[str, Any]] = []
-        new_versions: list[dict[str, Any]] = []
+        produced_by = produced_by or None  # as the row build sets it
+        ids = new_ids("asset", n)
+        id_array = pa.array(ids, type=pa.string())
+        columns: dict[str, pa.Array] = {
+            "id": id_array,
+            "version": pa.array([1] * n, type=pa.int32()),
+            "row_key": pc.binary_join_element_wise(id_array, ":1", ""),
+            "is_current": pa.array([True] * n, type=pa.bool_()),
+            "technical": batch.arrays["technical"],
+            "produced_by": pa.array([produced_by] * n, type=pa.string()),
+            "created_at": pa.array([stamp] * n, type=ASSETS.field("created_at").type),
+        }
+        columns["updated_at"] = columns["created_at"]
+        for field in FIELDS:
+            columns[field] = batch.arrays[field] if field in batch.arrays else batch.text(field)
+        table = pa.Table.from_arrays([columns[f.name] for f in ASSETS], schema=ASSETS)
+        # the rows callers get back hold the values they gave, as the row-by-row build returns them
+        rows = zip(*(batch.values(f) for f in FIELDS), technical, repeat(stamp), repeat(True), repeat(produced_by),
+                   ids, repeat(1), repeat(stamp))
+        results = [dict(zip(RESULT_KEYS, values)) for values in rows]  # noqa: B905 - a value per key by construction
+        return PreparedAssets(results, results, results, table)
+
+    @staticmethod
+    def _build_rows(inputs: Sequence[dict[str, Any]], technical: builtins.list[str | None],
+                    existing: dict[str, dict[str, Any]], produced_by: str | None) -> PreparedAssets:
+        """Checked rows, built one by one: new assets, new versions and refreshed metadata."""
+        stamp = now()
+        rows: builtins.list[dict[str, Any]] = []
+        results: builtins.list[dict[str, Any]] = []
+        new_versions: builtins.list[dict[str, Any]] = []
         for row, tech in zip(inputs, technical, strict=True):
-            old = existing.get(row.get("external_id"))
+            old = existing.get(row.get("external_id") or "")
             record = {f: row.get(f) for f in FIELDS}
             record.update(technical=tech, updated_at=stamp, is_current=True,
                           produced_by=produced_by or (old["produced_by"] if old else None))
@@ -147,6 +249,9 @@ class Assets(Repo):
         return PreparedAssets(rows, results, new_versions)
 
     def write(self, prepared: PreparedAssets) -> None:
+        if prepared.table is not None:
+            self.connection.add("assets", prepared.table)
+            return
         rows = [{**r, "row_key": f"{r['id']}:{r['version']}"} for r in prepared.rows]
         if len(rows) == len(prepared.new_versions) and all(r["version"] == 1 for r in rows):
             # only brand-new assets: an append, no join against the table

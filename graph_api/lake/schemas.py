@@ -124,7 +124,8 @@ def embeddings_schema(dimension: int) -> pa.Schema:
 # table name -> (schema, columns that get a BTREE index)
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "titles": (TITLES, ("id", "external_id", "parent_id")),
-    "assets": (ASSETS, ("id", "row_key", "external_id", "title_id", "produced_by", "uri")),
+    # updated_at: lineage catches up with other processes' writes by it (graph_api.lake.lineage.refresh)
+    "assets": (ASSETS, ("id", "row_key", "external_id", "title_id", "produced_by", "uri", "updated_at")),
     "segments": (SEGMENTS, ("id", "asset_id", "title_id", "kind", "start", "end")),
     "annotations": (ANNOTATIONS, ("id", "asset_id", "segment_id", "title_id")),
     "spaces": (SPACES, ("name",)),

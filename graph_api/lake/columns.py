@@ -1,0 +1,205 @@
+"""Checking and building a batch column by column: the fast path of a bulk write.
+
+A batch of 10k rows checked value by value in Python costs more than LanceDB's write of it, so a
+batch is first checked over whole columns with ``pyarrow.compute`` (types, required text, enum
+values, ``STRING_RULES`` lengths and characters, checksums, number ranges, repeated external ids).
+The columnar checks only say *whether* a batch is clean: when any check fails (or a value is of a
+kind they do not model) they raise ``NotColumnar`` and the caller runs the row-by-row checks of
+``graph_api.lake.validate``, which name each problem's row and field with the messages clients
+rely on. So a clean batch pays for the columns and a bad one gets exactly the old errors; the
+limits themselves live only in ``validate.py``.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from itertools import repeat
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph_api.lake.validate import (
+    _TEXT_FORBIDDEN,
+    _TOKEN_FORBIDDEN,
+    CHECKSUM,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    STRING_RULES,
+    Problems,
+    json_depth,
+    to_json_text,
+)
+
+_NONE = type(None)
+_STR_TYPES: frozenset[type] = frozenset({str, _NONE})
+_INT_TYPES: frozenset[type] = frozenset({int, _NONE})
+_NUMBER_TYPES: frozenset[type] = frozenset({int, float, _NONE})
+# RE2 (Arrow's regex engine) and Python read these character-class patterns the same way
+_FORBIDDEN = {True: _TOKEN_FORBIDDEN.pattern, False: _TEXT_FORBIDDEN.pattern}
+# CHECKSUM without Python's "$ also matches before a final newline" (a newline is refused anyway)
+_CHECKSUM = CHECKSUM.pattern
+# what validate's NUL pattern looks for, as plain text
+_JSON_NUL_TEXT = "\\u0000"
+
+
+# validate.to_json_text's json.dumps arguments, as one reusable encoder (json.dumps builds one per call)
+_JSON = json.JSONEncoder(sort_keys=True, allow_nan=False)
+
+
+class NotColumnar(Exception):
+    """The batch has a problem (or a value the columnar checks do not model): check it row by row."""
+
+
+@lru_cache(maxsize=1)
+def _blank_pattern() -> str:
+    """A value ``str.strip()`` leaves empty: only characters Python calls whitespace (all below U+3001)."""
+    spaces = "".join(f"\\x{{{c:04x}}}" for c in range(0x3001) if chr(c).isspace())
+    return f"^[{spaces}]*$"
+
+
+class Batch:
+    """A batch's columns as Python lists and Arrow arrays, converted once and checked in place."""
+
+    def __init__(self, rows: Sequence[Any], max_batch: int | None) -> None:
+        if not rows or (max_batch is not None and len(rows) > max_batch):
+            raise NotColumnar("batch size")
+        if not all(type(r) is dict for r in rows):
+            raise NotColumnar("not dicts")
+        self.rows: Sequence[dict[str, Any]] = rows
+        self.size = len(rows)
+        self.keys: set[str] = set().union(*rows)
+        self.lists: dict[str, list[Any]] = {}
+        self.arrays: dict[str, pa.Array] = {}
+        self.technical: list[str | None] = []
+        self._printable: dict[str, bool] = {}
+
+    def values(self, field: str) -> list[Any]:
+        found = self.lists.get(field)
+        if found is None:
+            found = self.lists[field] = list(map(dict.get, self.rows, repeat(field)))
+        return found
+
+    def _typed(self, field: str, allowed: frozenset[type], arrow_type: pa.DataType) -> pa.Array:
+        found = self.arrays.get(field)
+        if found is not None:
+            return found
+        values = self.values(field)
+        if not set(map(type, values)) <= allowed:
+            raise NotColumnar(f"{field}: a value of another type")
+        try:
+            array = pa.array(values, type=arrow_type)
+        except (pa.ArrowException, OverflowError, UnicodeError, ValueError, TypeError) as exc:
+            raise NotColumnar(f"{field}: {exc}") from exc
+        self.arrays[field] = array
+        return array
+
+    def text(self, field: str) -> pa.Array:
+        return self._typed(field, _STR_TYPES, pa.string())
+
+    # --- the checks of ``validate.Problems``, over whole columns ----------------------------
+    def strings(self) -> None:
+        """``Problems.check_batch``: every field ``STRING_RULES`` knows, held to its rule."""
+        for field in self.keys & STRING_RULES.keys():
+            max_length, identifier = STRING_RULES[field]
+            array = self.text(field)
+            if array.null_count == len(array):
+                continue
+            if pc.max(pc.utf8_length(array)).as_py() > max_length:
+                raise NotColumnar(f"{field}: too long")
+            if not self.printable(field) and pc.any(pc.match_substring_regex(array, _FORBIDDEN[identifier])).as_py():
+                raise NotColumnar(f"{field}: a forbidden character")
+
+    def printable(self, field: str) -> bool:
+        """Whether every value is printable ASCII (most are): no control character, no blank but spaces."""
+        found = self._printable.get(field)
+        if found is None:
+            array = self.text(field)
+            # ascii_is_printable is false for ""; an empty value is a problem only where text is required
+            found = self._printable[field] = bool(pc.all(pc.or_(pc.ascii_is_printable(array),
+                                                                pc.equal(array, ""))).as_py())
+        return found
+
+    def required_text(self, field: str) -> pa.Array:
+        array = self.text(field)
+        if array.null_count:
+            raise NotColumnar(f"{field}: required")
+        if self.printable(field):
+            blank = pc.equal(pc.ascii_trim(array, " "), "")  # printable ASCII: only spaces are white
+        else:
+            blank = pc.match_substring_regex(array, _blank_pattern())
+        if pc.any(blank).as_py():
+            raise NotColumnar(f"{field}: required")
+        return array
+
+    def one_of(self, field: str, allowed: Sequence[str]) -> pa.Array:
+        array = self.text(field)
+        if array.null_count or not pc.all(pc.is_in(array, value_set=pa.array(list(allowed)))).as_py():
+            raise NotColumnar(f"{field}: not allowed")
+        return array
+
+    def checksum(self, field: str = "checksum") -> pa.Array:
+        array = self.text(field)
+        if array.null_count < len(array) and not pc.all(pc.match_substring_regex(array, _CHECKSUM)).as_py():
+            raise NotColumnar(f"{field}: not a checksum")
+        return array
+
+    def number(self, field: str, arrow_type: pa.DataType, *, minimum: float | None = None,
+               positive: bool = False, maximum: float | None = None) -> pa.Array:
+        """``Problems.number``; an integer field takes Python ints only (the row checks decide the rest)."""
+        integer = pa.types.is_integer(arrow_type)
+        array = self._typed(field, _INT_TYPES if integer else _NUMBER_TYPES,
+                            pa.int64() if integer else pa.float64())
+        if array.null_count == len(array):
+            return array.cast(arrow_type)
+        if not integer and not pc.all(pc.is_finite(array)).as_py():
+            raise NotColumnar(f"{field}: not finite")
+        low, high = pc.min_max(array).values()
+        low, high = low.as_py(), high.as_py()
+        if (positive and low <= 0) or (minimum is not None and low < minimum) or (
+                maximum is not None and high > maximum):
+            raise NotColumnar(f"{field}: out of range")
+        try:
+            return array.cast(arrow_type)
+        except pa.ArrowInvalid as exc:
+            raise NotColumnar(f"{field}: {exc}") from exc
+
+    def unique(self, field: str) -> None:
+        array = self.text(field)
+        present = len(array) - array.null_count
+        if present and pc.count_distinct(array).as_py() != present:
+            raise NotColumnar(f"{field}: repeats")
+
+    def json_objects(self, field: str) -> list[str | None]:
+        """``validate.to_json_text(..., object_only=True)`` of every value: JSON text or None."""
+        texts: list[str | None] = []
+        append = texts.append
+        dumps: Callable[[Any], str] = _JSON.encode
+        for value in self.values(field):
+            if value is None:
+                append(None)
+            elif type(value) is dict:
+                try:
+                    text = dumps(value)
+                except Exception as exc:  # noqa: BLE001 - too deep, not serialisable...: the row checks say which
+                    raise NotColumnar(f"{field}: {exc}") from exc
+                # a text with no more brackets than the limit cannot nest deeper than it
+                if (text.count("{") + text.count("[") > MAX_JSON_DEPTH
+                        and json_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH):
+                    raise NotColumnar(f"{field}: too deep")
+                append(text)
+            else:
+                scratch = Problems("columns")
+                append(to_json_text(scratch, 0, field, value, object_only=True))
+                if scratch.items:
+                    raise NotColumnar(f"{field}: {scratch.items[0]['message']}")
+        array = pa.array(texts, type=pa.string())
+        if array.null_count < len(array):
+            if pc.max(pc.utf8_length(array)).as_py() > MAX_JSON_BYTES:
+                raise NotColumnar(f"{field}: too large")
+            # any escaped NUL (RE2 has no look-behind for validate's exact pattern: the row checks decide)
+            if pc.any(pc.match_substring(array, _JSON_NUL_TEXT)).as_py():
+                raise NotColumnar(f"{field}: a NUL")
+        self.arrays[field] = array
+        return texts
