@@ -229,6 +229,7 @@ class Subscriber:
         self.title_ids = frozenset(title_ids) if title_ids is not None else None
         self.kinds = frozenset(kinds) if kinds is not None else None
         self.queue: asyncio.Queue[Event | FellBehind] = asyncio.Queue()
+        self.behind = False
 
     def wants(self, event: Event) -> bool:
         """Whether this subscriber gets ``event`` (blocking: the view may read the title tree)."""
@@ -242,7 +243,10 @@ class Subscriber:
         return all(self.view.sees_title(t) for t in event.title_ids)
 
     def deliver(self, event: Event) -> None:
+        if self.behind:
+            return
         if self.queue.qsize() >= MAX_PENDING:
+            self.behind = True
             self.queue.put_nowait(FellBehind(f"more than {MAX_PENDING} events were left unread"))
             return
         self.queue.put_nowait(event)
@@ -279,11 +283,12 @@ class EventFeed:
             self._leave(subscriber)
 
     async def _join(self, subscriber: Subscriber) -> None:
-        if self._reader is None:
-            # the first subscriber's start is the feed's: events from then on (the reader's first
-            # poll marks what the margin holds as delivered)
+        if not self._subscribers:
+            # the first subscriber after none: events from now on, not those committed while no one
+            # listened (the new reader's first poll marks what its margin holds as delivered)
             reader = await run_sync(self._start_reader)
-            self._reader = self._reader or reader
+            if not self._subscribers:
+                self._reader = reader
         self._subscribers.add(subscriber)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mediagraph-events")
