@@ -50,6 +50,8 @@ class Settings:
     version_retention_minutes: float = 10.0
     # 0 = every read sees the newest commit, also another process's (uvicorn --workers)
     read_consistency_seconds: float = 0.0
+    # how often a process's event feed looks for new commits (subscriptions): the floor of delivery latency
+    events_poll_seconds: float = 0.2
     log_level: str = "info"
     # where derive writes media files; empty: "<lake>-media" next to a local lake
     media_dir: str = ""
@@ -116,6 +118,8 @@ class Settings:
                 raise InvalidArgument(f"{name} must be at least 1")
         if self.default_page_size > self.max_page_size:
             raise InvalidArgument("default_page_size must not exceed max_page_size")
+        if self.events_poll_seconds <= 0:
+            raise InvalidArgument("events_poll_seconds must be positive")
         if self.request_timeout_seconds <= 0:
             raise InvalidArgument("request_timeout_seconds must be positive")
 

@@ -8,25 +8,30 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http.temporal_response import TemporalResponse
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from graph_api.http import examples, graphiql, lineage_api, logs
@@ -49,8 +54,10 @@ from graph_api.http.tracing import Tracing
 from graph_api.lake import Lake
 from graph_api.lake.access import access_for
 from graph_api.lake.lineage import open_lineage
+from graph_api.lake.tokens import NOBODY, Principal
 from graph_api.schema import schema_for
 from graph_api.schema.context import Context, make_context
+from graph_api.schema.limits import Limits, estimate
 from graph_api.settings import Settings
 from graph_api.threads import run_sync
 
@@ -64,6 +71,73 @@ SCOPE_OF = {OperationType.QUERY: "read", OperationType.MUTATION: "write"}
 # after a request or response this large (or an operation this long) the memory it took is handed back
 RELEASE_AFTER_BYTES = 1 << 20
 RELEASE_AFTER_SECONDS = 1.0
+# a socket that has not sent connection_init by then is closed (4408)
+CONNECTION_INIT_SECONDS = 10
+SUBSCRIPTION_ONLY = (OperationType.SUBSCRIPTION,)
+
+
+@dataclass
+class SocketContext(Context):
+    """The context of one graphql-transport-ws connection: built at the upgrade, bound to its principal
+    at ``connection_init`` (whose payload may carry the token), and kept for the socket's life."""
+
+    connection_params: dict[str, Any] = field(default_factory=dict)
+    # who the upgrade request's Authorization header named (None: no header, or a bad one)
+    upgrade_principal: Principal | None = None
+
+
+class SubscriptionsOnly:
+    """The schema as a socket sees it: subscriptions only (queries and mutations go over HTTP, where the
+    scope of each operation type, the request limits and the timeout apply), under the query limits.
+
+    ``QueryLimits`` refuses an operation by setting its result in ``on_execute``, which strawberry's
+    streaming path does not look at: a subscription document is measured here, before it runs."""
+
+    def __init__(self, schema: Any, limits: Limits, max_tokens: int) -> None:
+        self._schema = schema
+        self._limits = limits
+        self._max_tokens = max_tokens
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                     context_value: Any | None = None, root_value: Any | None = None,
+                     operation_name: str | None = None, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        refusal = self._over_limits(query, variable_values, operation_name)
+        if refusal is not None:
+            return _once(refusal)
+        stream: AsyncGenerator[Any, None] = await self._schema.stream(
+            query, variable_values=variable_values, context_value=context_value, root_value=root_value,
+            operation_name=operation_name, allowed_operation_types=SUBSCRIPTION_ONLY, **kwargs)
+        return stream
+
+    def _over_limits(self, query: str | None, variables: dict[str, Any] | None,
+                     operation_name: str | None) -> PreExecutionError | None:
+        try:
+            document = parse(query or "", max_tokens=self._max_tokens)
+        except GraphQLError:
+            return None  # strawberry answers a document that does not parse (or is too long), as over HTTP
+        found = estimate(self._schema._schema, document, operation_name=operation_name, variables=variables,
+                         limits=self._limits)
+        violation = found.violation(self._limits)
+        if violation is None:
+            return None
+        code, message = violation
+        return PreExecutionError(data=None, errors=[GraphQLError(message, extensions={
+            "code": code, "cost": found.cost, "depth": found.depth, "aliases": found.aliases})])
+
+
+async def _once(result: Any) -> AsyncGenerator[Any, None]:
+    yield result
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *, schema: Any, view: Any, **kwargs: Any) -> None:
+        # the handler only calls ``stream`` (and reads nothing else of the schema that the proxy changes)
+        settings = view.services.settings
+        only = SubscriptionsOnly(schema, Limits.from_settings(settings), settings.max_tokens)
+        super().__init__(schema=cast(Any, only), view=view, **kwargs)
 
 
 class Services:
@@ -81,10 +155,14 @@ class Services:
 
 
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, services: Services) -> None:
         production = services.settings.production
         super().__init__(schema_for(services.settings), graphql_ide=None if production else "graphiql",
-                         allow_queries_via_get=True)
+                         allow_queries_via_get=True, subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS))
+        self.max_subscriptions_per_connection = services.settings.max_concurrent_requests
         self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -94,10 +172,41 @@ class GraphQLApp(GraphQL[Context, None]):
             # another process may have written lineage since: a cheap table-version check
             await run_sync(lineage.refresh)
         principal = request_principal(request.scope)
+        if request.scope["type"] == "websocket":
+            # nobody until connection_init says who (on_ws_connect)
+            return SocketContext(settings=self.services.settings, lake=self.services.lake.with_access(
+                access_for(NOBODY)), request_id=request_id, principal=NOBODY, upgrade_principal=principal)
         if principal is None:
             raise unauthenticated()  # handle() refused it already: never build a context for nobody
         return make_context(self.services.settings, self.services.lake, lineage, access=access_for(principal),
                             request_id=request_id, principal=principal)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """Who the socket is: the token in the ``connection_init`` payload (``{"Authorization": "Bearer ..."}``
+        or ``{"token": ...}``), else the upgrade request's Authorization header. No valid token, or one
+        without the ``read`` scope, is refused (the socket closes with 4403, as graphql-transport-ws says)."""
+        assert isinstance(context, SocketContext)
+        principal = await self._socket_principal(context)
+        if principal is None or not principal.can("read"):
+            self._count_error("UNAUTHENTICATED" if principal is None else "FORBIDDEN")
+            raise ConnectionRejectionError
+        bound = make_context(self.services.settings, self.services.lake, self.services.lineage,
+                             access=access_for(principal), request_id=context.request_id, principal=principal)
+        for f in fields(Context):
+            if f.name != "reads":  # the socket's read count keeps counting from the upgrade
+                setattr(context, f.name, getattr(bound, f.name))
+        return None
+
+    async def _socket_principal(self, context: SocketContext) -> Principal | None:
+        params = context.connection_params
+        given = next((params[k] for k in ("Authorization", "authorization") if k in params), None)
+        if given is None and params.get("token") is not None:
+            given = f"Bearer {params['token']}"
+        if given is None:
+            return context.upgrade_principal
+        if not isinstance(given, str):
+            return None
+        return await self.services.auth.principal(given)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -264,6 +373,7 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
         Route("/metrics", metrics),
         Route("/favicon.ico", favicon),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Mount("/graphql/", graphql),
         Mount("/static", StaticFiles(packages=[("graph_api", "static")]), name="static"),
     ]

@@ -8,8 +8,9 @@
     POST /api/v1/lineage                    ``write``
     GET  /api/v1/lineage/...                ``read``
     /metrics                                ``read``: counts and timings name operations, not data
-    websocket /graphql                      ``read`` and ``write``: graphql-transport-ws runs any operation
-                                            over the socket, unchecked one by one (no subscriptions exist yet)
+    websocket /graphql                      open here: ``GraphQLApp.on_ws_connect`` takes the token from the
+                                            ``connection_init`` payload (else this upgrade's header) and needs
+                                            ``read``; the socket runs subscriptions only
     anything else                           a token (Starlette's 404 and 405 then answer as without auth)
 
 No token or a bad one is HTTP 401, code UNAUTHENTICATED, with ``WWW-Authenticate: Bearer``; a token
@@ -104,8 +105,9 @@ def _is_open(scope: Scope) -> bool:
     path: str = scope["path"]
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return True
-    # GraphQL answers its own refusals: the GraphiQL page is open, every operation is not
-    return scope["type"] == "http" and (path in GRAPHQL_PATHS or path.startswith("/graphql/"))
+    # GraphQL answers its own refusals: the GraphiQL page is open, every operation is not; a socket's
+    # token may come in its connection_init message, after the upgrade
+    return path in GRAPHQL_PATHS or path.startswith("/graphql/")
 
 
 class AuthMiddleware:

@@ -1,4 +1,5 @@
-"""The example operations GraphiQL opens as tabs: a few queries, then one runnable example per mutation.
+"""The example operations GraphiQL opens as tabs: a few queries, one runnable example per mutation, and a
+subscription.
 
 Defined once here; the GraphiQL page is built from them and a test runs every one of them (variables
 included) against a real lake. Ids differ from lake to lake, so variables name them with placeholders
@@ -284,4 +285,17 @@ mutation SetJobVersion($namespace: String!, $name: String!, $version: String) {
 """, {"namespace": "examples", "name": "example-transcode", "version": "2"}),
 ]
 
-EXAMPLES = QUERIES + MUTATIONS
+# run over graphql-transport-ws: the page gives GraphiQL the socket's URL (graphiql.render), and GraphiQL sends
+# the headers editor's Authorization in connection_init
+SUBSCRIPTIONS = [
+    Example("LiveEvents", """\
+# Live events, as the lake commits them (from any worker or replica). Run it, then run a mutation tab
+# (CreateTitle, ReviewAsset...) in another tab and watch its event arrive here. titleIds takes a series'
+# episodes too; kinds: TITLE_CREATED ASSET_REGISTERED RUN_RECORDED REVIEW_ADDED NOTE_ADDED CUT_IMPORTED.
+subscription LiveEvents($titleIds: [ID!], $kinds: [EventKind!]) {
+  events(titleIds: $titleIds, kinds: $kinds) { kind id at title { id name } }
+}
+""", {}),
+]
+
+EXAMPLES = QUERIES + MUTATIONS + SUBSCRIPTIONS

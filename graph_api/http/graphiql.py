@@ -3,7 +3,7 @@
 (vendored from npm by ``js/vendor-graphiql.mjs``): the page never reaches for a CDN.
 
 The headers editor stays on: GraphiQL sends what is typed there with every request (and keeps
-it in local storage).
+it in local storage), and in a subscription socket's ``connection_init`` payload.
 """
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ PAGE = """<!doctype html>
 
 def render(root_path: str = "", endpoint: str = "/graphql", ids: Mapping[str, str] | None = None) -> str:
     """The page; ``ids`` (from ``examples.ids_from``) fill the examples' variables."""
-    config = {"endpoint": root_path + endpoint, "examples": tabs(ids or UNKNOWN), "headers": "{}"}
+    # subscriptions go over graphql-transport-ws at the same path; the page makes the ws:// or wss:// URL
+    # from its own location (the host a proxy serves it under is the browser's to know)
+    config = {"endpoint": root_path + endpoint, "subscriptionEndpoint": root_path + endpoint,
+              "examples": tabs(ids or UNKNOWN), "headers": "{}"}
     # "</" must not end the <script> element early
     text = json.dumps(config).replace("</", "<\\/")
     return PAGE.format(static=html.escape(root_path + "/static"), config=text)

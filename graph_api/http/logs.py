@@ -97,13 +97,17 @@ def _stamp_request_id(record: logging.LogRecord) -> bool:
 
 
 class RequestLog:
-    """Assigns the request id, echoes it as ``X-Request-Id``, and logs one line per HTTP request."""
+    """Assigns the request id, echoes it as ``X-Request-Id``, and logs one line per HTTP request and
+    one per websocket when it ends (status 101 once accepted, else the HTTP status of the refusal)."""
 
     def __init__(self, app: ASGIApp, on_done: Callable[[Scope, int, float], None] | None = None) -> None:
         self.app = app
         self.on_done = on_done
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -134,6 +138,33 @@ class RequestLog:
                 "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
                 "durationMs": round(elapsed * 1000, 2), **facts})
             REQUEST_FACTS.reset(facts_token)
+            REQUEST_ID.reset(id_token)
+
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # a socket has no method and no response headers: the id goes to its log lines only
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _VALID_ID.match(given) else new_request_id()
+        id_token = REQUEST_ID.set(request_id)
+        status = 403  # closed before it was accepted: the client saw its upgrade refused
+        closed: int | None = None
+        started = time.perf_counter()
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal status, closed
+            if message["type"] == "websocket.accept":
+                status = 101
+            elif message["type"] == "websocket.close":
+                closed = message.get("code", 1000)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            access_log.info("WEBSOCKET %s %d", scope["path"], status, extra={
+                "request_id": request_id, "method": "WEBSOCKET", "path": scope["path"], "status": status,
+                "closeCode": closed, "durationMs": round(elapsed * 1000, 2)})
             REQUEST_ID.reset(id_token)
 
 

@@ -2,7 +2,7 @@
 
 Modules, bottom up: scalars, enums, node, inputs -> context (the request's lake view, lineage,
 loaders) -> pagination -> lineage_types (lineage reads) -> nodes (every object type) ->
-the root fields: query, search, lineage_query, mutation.
+the root fields: query, search, lineage_query, mutation, subscription.
 
 The rule for ids: a lookup by id (node, title, asset, run) returns null for an id that does not
 exist or that the caller may not see; a traversal or an operation that needs an existing root
@@ -32,6 +32,7 @@ from graph_api.schema.query import LakeQuery
 from graph_api.schema.reads import LakeReads
 from graph_api.schema.scalars import LONG_DEFINITION, Long
 from graph_api.schema.search import SearchQuery
+from graph_api.schema.subscription import Subscription
 from graph_api.settings import Settings
 
 # every entity of this subgraph is keyed by id (@key(fields: "id"))
@@ -101,6 +102,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.federation.Sche
     return MediaGraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Title, Asset, Segment, Annotation, Run],
         extensions=extensions,
         federation_version="2.7",

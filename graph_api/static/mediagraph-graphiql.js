@@ -5,7 +5,10 @@
   var tabs = config.examples.map(function (example) {
     return { query: example.query, variables: example.variables, headers: config.headers };
   });
-  var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+  // subscriptions over graphql-transport-ws on the same path; GraphiQL puts the headers editor's
+  // values (Authorization) in the connection_init payload
+  var socket = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + config.subscriptionEndpoint;
+  var fetcher = GraphiQL.createFetcher({ url: config.endpoint, subscriptionUrl: socket });
   var root = ReactDOM.createRoot(document.getElementById('graphiql'));
   root.render(React.createElement(GraphiQL, {
     fetcher: fetcher,
