@@ -11,6 +11,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
 
+from graph_api.errors import NotFound
 from graph_api.lake.cut_runs import cut_recorder
 from graph_api.lake.playlists import descendants
 from graph_api.schema.context import Context, Row
@@ -123,6 +124,18 @@ class WorkflowQuery:
         rows, assets = await run_sync(_filtered_reviews, info, title_id, decision.value if decision else None, stale)
         info.context.loaders.prime_assets(assets)  # on the event loop: a loader belongs to it
         return page(info, rows, by_id, Review.from_record, first, after)
+
+    @strawberry.field(description="the cuts downstream of this asset in lineage: those that use it or anything "
+                                  "derived from it (impact lists the assets); an unknown id is a NOT_FOUND error")
+    async def impact_cuts(self, info: Info[Context, None], id: strawberry.ID, first: int | None = None,
+                          after: str | None = None) -> Connection[Cut]:
+        if await info.context.loaders.asset.load(id) is None:
+            raise NotFound(f"unknown asset {id}", id=id)
+        lineage = info.context.lineage
+        # a cut's lineage inputs are its clips' assets: the cuts downstream are those using the asset or its impact
+        ids = [id, *(await run_sync(lineage.impact, id) if lineage is not None else [])]
+        found = {r["id"]: r for rows in await info.context.loaders.cuts_by_asset.load_many(ids) for r in rows}
+        return page(info, sorted(found.values(), key=by_id), by_id, Cut.from_record, first, after)
 
     @strawberry.field(description="a cut by id; null for an unknown id")
     async def cut(self, info: Info[Context, None], id: strawberry.ID) -> Cut | None:
