@@ -50,14 +50,18 @@ async def review_stale(info: Info[Context, None], review: Row) -> bool:
                            review["version"] == current["version"] and _lineage_stale(info, review["asset_id"]))
 
 
-def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, Row]) -> list[bool]:
-    """``review_stale`` for many reviews whose assets' current rows are already read."""
+def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, int]) -> list[bool]:
+    """``review_stale`` for many reviews, given their assets' current versions (absent: not visible)."""
     out = []
+    asked: dict[str, bool] = {}  # an asset reviewed many times is asked of lineage once
     for review in reviews:
-        row = current.get(review["asset_id"])
-        out.append(row is not None and review_is_stale(
-            review["version"], row["version"],
-            review["version"] == row["version"] and _lineage_stale(info, review["asset_id"])))
+        asset_id, version = review["asset_id"], current.get(review["asset_id"])
+        if version is None:
+            out.append(False)
+            continue
+        if version == review["version"] and asset_id not in asked:
+            asked[asset_id] = _lineage_stale(info, asset_id)
+        out.append(review_is_stale(review["version"], version, version == review["version"] and asked[asset_id]))
     return out
 
 
