@@ -33,20 +33,26 @@ class Reviews(Repo):
         )
         return self.scan(where, columns=list(columns) if columns else None).sort_by([("id", "ascending")])
 
-    def current_versions(self, asset_ids: Sequence[str], *, title_ids: Sequence[str] | None = None) -> dict[str, int]:
-        """The current version of each asset the reader sees, reading only ids and versions: by title
-        when the reviews are a title's (one indexed read, however many reviews), else by id."""
+    def current_versions(self, asset_ids: Sequence[str], *,
+                         title_ids: Sequence[str] | None = None) -> dict[str, tuple[int, bool]]:
+        """(current version, whether a run produced it) of each asset the reader sees, reading only
+        those columns: by title when the reviews are a title's (one indexed read, however many
+        reviews), else by id. A delivered asset (no producing run) has no inputs, so lineage never
+        calls it stale and need not be asked."""
         wanted = set(asset_ids)
+        columns = ["id", "version", "produced_by"]
         if title_ids is not None:
-            where = sql.all_of(sql.is_in("title_id", title_ids), CURRENT)
-            rows = self.view.scan("assets", where, columns=["id", "version"]).to_pydict()
-            return {a: v for a, v in zip(rows["id"], rows["version"], strict=True) if a in wanted}
-        found: dict[str, int] = {}
-        unique = sorted(wanted)
-        for start in range(0, len(unique), IN_CHUNK):
-            where = sql.all_of(sql.is_in("id", unique[start : start + IN_CHUNK]), CURRENT)
-            rows = self.view.scan("assets", where, columns=["id", "version"]).to_pydict()
-            found.update(zip(rows["id"], rows["version"], strict=True))
+            tables = [self.view.scan("assets", sql.all_of(sql.is_in("title_id", title_ids), CURRENT), columns=columns)]
+        else:
+            unique = sorted(wanted)
+            tables = [self.view.scan("assets", sql.all_of(sql.is_in("id", unique[start : start + IN_CHUNK]), CURRENT),
+                                     columns=columns) for start in range(0, len(unique), IN_CHUNK)]
+        found: dict[str, tuple[int, bool]] = {}
+        for table in tables:
+            rows = table.to_pydict()
+            for asset_id, version, producer in zip(rows["id"], rows["version"], rows["produced_by"], strict=True):
+                if asset_id in wanted:
+                    found[asset_id] = (version, producer is not None)
         return found
 
     def add(self, row: Mapping[str, Any], *, reviewer: str) -> dict[str, Any]:

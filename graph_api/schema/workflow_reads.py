@@ -50,18 +50,22 @@ async def review_stale(info: Info[Context, None], review: Row) -> bool:
                            review["version"] == current["version"] and _lineage_stale(info, review["asset_id"]))
 
 
-def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, int]) -> list[bool]:
-    """``review_stale`` for many reviews, given their assets' current versions (absent: not visible)."""
+def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, tuple[int, bool]]) -> list[bool]:
+    """``review_stale`` for many reviews, given their assets' (current version, produced by a run);
+    absent: not visible. Lineage is asked once per derived asset whose current version was reviewed."""
     out = []
-    asked: dict[str, bool] = {}  # an asset reviewed many times is asked of lineage once
+    asked: dict[str, bool] = {}
     for review in reviews:
-        asset_id, version = review["asset_id"], current.get(review["asset_id"])
+        asset_id = review["asset_id"]
+        version, produced = current.get(asset_id, (None, False))
         if version is None:
             out.append(False)
-            continue
-        if version == review["version"] and asset_id not in asked:
-            asked[asset_id] = _lineage_stale(info, asset_id)
-        out.append(review_is_stale(review["version"], version, version == review["version"] and asked[asset_id]))
+        elif version != review["version"]:
+            out.append(True)
+        else:
+            if asset_id not in asked:
+                asked[asset_id] = produced and _lineage_stale(info, asset_id)
+            out.append(asked[asset_id])
     return out
 
 
