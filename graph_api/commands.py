@@ -53,7 +53,9 @@ def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -
         "import", help="import an OpenTimelineIO timeline (.otio) as a cut of a title",
         description="Each clip's media reference names an asset by its uri or by metadata.mediagraph.assetId. "
                     "The cut is recorded in lineage as a run of the editorial job (editorial/cut-import) whose "
-                    "inputs are its clips' assets. A clip that cannot be resolved refuses the whole cut.")
+                    "inputs are its clips' assets. A clip that cannot be resolved refuses the whole cut. "
+                    "Other editorial formats are read through an installed OpenTimelineIO adapter, by the "
+                    "file's suffix (.edl: CMX 3600 EDL).")
     cut_import.add_argument("file", metavar="FILE.otio")
     cut_import.add_argument("--title", required=True, metavar="ID", help="the title the cut belongs to")
     cut_import.add_argument("--name", default=None, help="the cut's name (default: the timeline's)")
@@ -140,8 +142,9 @@ def _cut(args: argparse.Namespace, settings: Any) -> int:
     from graph_api.lake import Lake
     from graph_api.lake.cut_runs import cut_recorder
     from graph_api.lake.lineage import open_lineage
+    from graph_api.workflows.timelines import read_timeline_file
 
-    text = Path(args.file).read_text(encoding="utf-8")
+    text = read_timeline_file(args.file)
     lake = Lake.from_settings(settings, create=False, background_compaction=False)
     lineage = open_lineage(lake, settings)
     row = lineage.lake.cuts.import_otio(args.title, args.name or "", text, created_by="local",

@@ -3,6 +3,8 @@ with the real pipeline, so every proxy, frame, shot, loudness figure and embeddi
 computed from real media and carries its lineage. Its compliance annotations come from a label
 file written next to the film (``REVIEWS``: a fictional reviewer's smoking and gore labels of the
 generated clip, which shows no such thing), imported by ingest as an ``annotations-import`` run.
+Then the creative workflows (``graph_api.demo_workflows``): an approved proxy, notes with
+drawings, a cut imported from OTIO, a playlist, and a re-delivery that makes the approval stale.
 
 Media lives in a ``demo-media`` directory next to the lake (``corpus/`` as generated,
 ``derived/`` for the pipeline's outputs), or in the user's cache directory when that would be
@@ -52,6 +54,7 @@ def _in_git_work_tree(path: Path) -> bool:
 
 
 def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.stderr) -> Lake:
+    from graph_api import demo_workflows as wf
     from graph_api.media.corpus import generate_corpus
     from graph_api.pipeline.context import Context
     from graph_api.pipeline.derive import DeriveReport, derive
@@ -77,16 +80,23 @@ def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.s
             added += len(report.added) + len(report.updated) + len(report.dialogue) + len(report.labels)
             if not report.ok:
                 say(f"ingest of {entry.name}: {report.summary()}")
+    redelivered = wf.redelivered_source(ctx, corpus)
     total = DeriveReport()
     for entry in corpus.titles:
         if entry.parent is None:  # a series derives its episodes too
-            derived = derive(ctx, titles[entry.key])
-            total.done += derived.done
-            total.fresh += derived.fresh
-            total.failed += derived.failed
-            total.skipped += derived.skipped
+            for target in wf.derive_targets(ctx, titles[entry.key], redelivered):
+                derived = derive(ctx, target)
+                total.done += derived.done
+                total.fresh += derived.fresh
+                total.failed += derived.failed
+                total.skipped += derived.skipped
+    # the creative workflows on what was derived, then the re-delivery that makes the approval stale
+    made = wf.demo_workflows(ctx, titles, corpus)
+    if redelivered is None:
+        made += wf.redeliver(ctx, titles, corpus)
+    made += wf.after_redelivery(ctx, corpus)
     bars.close()
-    if reuse and not added and not total.done and not total.failed:
+    if reuse and not added and not made and not total.done and not total.failed:
         say(f"demo lake at {settings.lake} is already built: reusing it ({total.summary()})")
     else:
         say(f"derive: {total.summary()}")

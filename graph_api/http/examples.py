@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graph_api.workflows.timelines import TimelineClip, build_timeline
+
 
 @dataclass(frozen=True)
 class Example:
@@ -84,17 +86,7 @@ def ids_from(data: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _one_clip_cut(asset_id: str, seconds: float) -> str:
     """An OpenTimelineIO timeline of one clip: the first ``seconds`` of the asset, named by its id."""
-    frames = max(1, int(seconds * 24))
-    clip = {"OTIO_SCHEMA": "Clip.2", "name": "opening", "metadata": {},
-            "source_range": {"OTIO_SCHEMA": "TimeRange.1",
-                             "start_time": {"OTIO_SCHEMA": "RationalTime.1", "rate": 24.0, "value": 0.0},
-                             "duration": {"OTIO_SCHEMA": "RationalTime.1", "rate": 24.0, "value": float(frames)}},
-            "media_references": {"DEFAULT_MEDIA": {"OTIO_SCHEMA": "ExternalReference.1", "target_url": "",
-                                                   "metadata": {"mediagraph": {"assetId": asset_id}}}},
-            "active_media_reference_key": "DEFAULT_MEDIA"}
-    track = {"OTIO_SCHEMA": "Track.1", "name": "V1", "kind": "Video", "children": [clip], "metadata": {}}
-    stack = {"OTIO_SCHEMA": "Stack.1", "name": "tracks", "children": [track], "metadata": {}}
-    return json.dumps({"OTIO_SCHEMA": "Timeline.1", "name": "Example cut", "metadata": {}, "tracks": stack})
+    return build_timeline("Example cut", [TimelineClip("opening", 0.0, max(seconds, 1 / 24), asset_id=asset_id)])
 
 
 def fill(value: Any, ids: Mapping[str, str]) -> Any:

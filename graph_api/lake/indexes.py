@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any, Literal, Protocol
 
-from lancedb.index import FTS, IvfPq
+from lancedb.index import FTS, IvfPq, LabelList
 
 from graph_api.lake.schemas import TABLE_PREFIX
 
@@ -27,6 +27,11 @@ DISTANCE: Literal["cosine"] = "cosine"
 TEXT_INDEXES = {
     "segments": ("text", FTS(with_position=True)),
     "annotations": ("label", FTS()),
+}
+# table -> list column whose array_has_any filters a LABEL_LIST index answers: Asset.cuts (the cuts
+# using an asset) read ~5 ms instead of scanning every cut's clips (~50 ms at 200k cuts)
+LIST_INDEXES = {
+    "cuts": ("asset_ids", LabelList()),
 }
 # query-time knobs of the IVF_PQ index: probe at least this many partitions (more when a
 # narrow prefilter leaves too few rows in them), then re-rank this many times `first`
@@ -66,8 +71,11 @@ def ensure_index(table: Any, column: str, config: Any, index_type: str | None = 
 
 
 def ensure_text_indexes(tables: Tables) -> None:
+    """The full-text indexes, and the label-list ones (the other indexes that are not BTREE)."""
     for table_name, (column, config) in TEXT_INDEXES.items():
         ensure_index(tables.table(table_name), column, config, "FTS")
+    for table_name, (column, label_list) in LIST_INDEXES.items():
+        ensure_index(tables.table(table_name), column, label_list, "LabelList")
 
 
 def is_space_table(name: str) -> bool:

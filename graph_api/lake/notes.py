@@ -11,10 +11,21 @@ import pyarrow as pa
 
 from graph_api.errors import NotFound
 from graph_api.lake import sql
-from graph_api.lake.base import Repo, now
+from graph_api.lake.base import IN_CHUNK, Repo, now
 from graph_api.lake.ids import new_id
 from graph_api.workflows.notes import NotedAsset, RepliedNote, check_notes
 from graph_api.workflows.tables import NOTES
+
+# (asset id, from, to, resolved): the part of Asset.notes's arguments the scan answers
+Window = tuple[str, float | None, float | None, bool | None]
+
+
+def overlaps(from_: float | None, to: float | None) -> str | None:
+    """Notes overlapping [from, to]; a note without a time range is about the whole asset and
+    overlaps every window."""
+    bounds = sql.all_of(f"{sql.column('start')} <= {sql.literal(float(to))}" if to is not None else None,
+                        f"{sql.column('end')} >= {sql.literal(float(from_))}" if from_ is not None else None)
+    return None if bounds is None else f"{sql.column('start')} IS NULL OR ({bounds})"
 
 
 class Notes(Repo):
@@ -24,6 +35,24 @@ class Notes(Repo):
     def by_asset(self, asset_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """Every note of each asset (all versions), oldest first."""
         return self.group_by("asset_id", asset_ids)
+
+    def in_windows(self, windows: Sequence[Window]) -> dict[Window, builtins.list[dict[str, Any]]]:
+        """The notes (every version) of each window's asset overlapping it, oldest first. The window
+        and ``resolved`` are pushed into the scan, one scan per distinct window, so an asset with
+        10k notes reads only those a window shows, not all of them."""
+        out: dict[Window, builtins.list[dict[str, Any]]] = {w: [] for w in windows}
+        by_filter: dict[tuple[float | None, float | None, bool | None], builtins.list[str]] = {}
+        for asset_id, from_, to, resolved in out:
+            by_filter.setdefault((from_, to, resolved), []).append(asset_id)
+        for (from_, to, resolved), asset_ids in by_filter.items():
+            for start in range(0, len(asset_ids), IN_CHUNK):
+                where = sql.all_of(sql.is_in("asset_id", asset_ids[start : start + IN_CHUNK]), overlaps(from_, to),
+                                   sql.eq("resolved", resolved) if resolved is not None else None)
+                for row in self.rows(where):
+                    out[(row["asset_id"], from_, to, resolved)].append(row)
+        for rows in out.values():
+            rows.sort(key=lambda r: r["id"])
+        return out
 
     def list(self, *, title_ids: Sequence[str] | None = None, asset_ids: Sequence[str] | None = None,
              resolved: bool | None = None) -> pa.Table:

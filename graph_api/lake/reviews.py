@@ -8,7 +8,8 @@ from typing import Any
 import pyarrow as pa
 
 from graph_api.lake import sql
-from graph_api.lake.base import Repo, now
+from graph_api.lake.assets import CURRENT
+from graph_api.lake.base import IN_CHUNK, Repo, now
 from graph_api.lake.ids import new_id
 from graph_api.workflows.reviews import ReviewedAsset, check_review
 from graph_api.workflows.tables import REVIEWS
@@ -23,13 +24,36 @@ class Reviews(Repo):
         return self.group_by("asset_id", asset_ids)
 
     def list(self, *, title_ids: Sequence[str] | None = None, asset_ids: Sequence[str] | None = None,
-             decision: str | None = None) -> pa.Table:
+             decision: str | None = None, columns: Sequence[str] | None = None) -> pa.Table:
+        """Reviews as Arrow in id (= creation) order; ``columns`` (with ``id``) to read less."""
         where = sql.all_of(
             sql.is_in("title_id", title_ids) if title_ids is not None else None,
             sql.is_in("asset_id", asset_ids) if asset_ids is not None else None,
             sql.eq("decision", decision) if decision else None,
         )
-        return self.scan(where).sort_by([("id", "ascending")])
+        return self.scan(where, columns=list(columns) if columns else None).sort_by([("id", "ascending")])
+
+    def current_versions(self, asset_ids: Sequence[str], *,
+                         title_ids: Sequence[str] | None = None) -> dict[str, tuple[int, bool]]:
+        """(current version, whether a run produced it) of each asset the reader sees, reading only
+        those columns: by title when the reviews are a title's (one indexed read, however many
+        reviews), else by id. A delivered asset (no producing run) has no inputs, so lineage never
+        calls it stale and need not be asked."""
+        wanted = set(asset_ids)
+        columns = ["id", "version", "produced_by"]
+        if title_ids is not None:
+            tables = [self.view.scan("assets", sql.all_of(sql.is_in("title_id", title_ids), CURRENT), columns=columns)]
+        else:
+            unique = sorted(wanted)
+            tables = [self.view.scan("assets", sql.all_of(sql.is_in("id", unique[start : start + IN_CHUNK]), CURRENT),
+                                     columns=columns) for start in range(0, len(unique), IN_CHUNK)]
+        found: dict[str, tuple[int, bool]] = {}
+        for table in tables:
+            rows = table.to_pydict()
+            for asset_id, version, producer in zip(rows["id"], rows["version"], rows["produced_by"], strict=True):
+                if asset_id in wanted:
+                    found[asset_id] = (version, producer is not None)
+        return found
 
     def add(self, row: Mapping[str, Any], *, reviewer: str) -> dict[str, Any]:
         """Record one decision (``asset_id``, ``version`` or the current one, ``decision``, ``comment``)."""

@@ -5,21 +5,23 @@ reads does not grow with the number of objects it returns.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from graph_api.lake import Access, LakeView, ReadCount, count_reads
 from graph_api.lake.lineage import LakeLineage
 from graph_api.lake.lineage_view import LineageView
+from graph_api.lake.notes import Window
 from graph_api.lake.search import Search
 from graph_api.lake.tokens import LOCAL, Principal
 from graph_api.settings import Settings
 from graph_api.threads import run_sync
 
 Row = dict[str, Any]
+K = TypeVar("K", bound=Hashable)  # a loader's key: an id, or a tuple such as a notes window
 
 
 def _one(fetch: Callable[[list[str]], dict[str, Row]]) -> DataLoader[str, Row | None]:
@@ -31,9 +33,9 @@ def _one(fetch: Callable[[list[str]], dict[str, Row]]) -> DataLoader[str, Row | 
     return DataLoader(load_fn=load)
 
 
-def _many(fetch: Callable[[list[str]], dict[str, list[Row]]]) -> DataLoader[str, list[Row]]:
+def _many(fetch: Callable[[list[K]], dict[K, list[Row]]]) -> DataLoader[K, list[Row]]:
     """A loader of the rows grouped under each key; an empty list for keys with none."""
-    async def load(keys: list[str]) -> list[list[Row]]:
+    async def load(keys: list[K]) -> list[list[Row]]:
         found = await run_sync(fetch, keys)
         return [found.get(k, []) for k in keys]
 
@@ -59,8 +61,8 @@ class Loaders:
     cut: DataLoader[str, Row | None] = field(init=False)
     playlist: DataLoader[str, Row | None] = field(init=False)
     reviews_by_asset: DataLoader[str, list[Row]] = field(init=False)
-    notes_by_asset: DataLoader[str, list[Row]] = field(init=False)
     cuts_by_asset: DataLoader[str, list[Row]] = field(init=False)
+    notes_in_window: DataLoader[Window, list[Row]] = field(init=False)
 
     def __post_init__(self) -> None:
         lake = self.lake
@@ -80,8 +82,8 @@ class Loaders:
         self.cut = _one(lake.cuts.get_many)
         self.playlist = _one(lake.playlists.get_many)
         self.reviews_by_asset = _many(lake.reviews.by_asset)
-        self.notes_by_asset = _many(lake.notes.by_asset)
         self.cuts_by_asset = _many(lake.cuts.by_asset)
+        self.notes_in_window = _many(lake.notes.in_windows)
 
     def _titles_by_parent(self, parent_ids: Sequence[str]) -> dict[str, list[Row]]:
         grouped = self.lake.titles.group_by("parent_id", parent_ids)

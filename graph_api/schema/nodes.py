@@ -258,7 +258,7 @@ class Asset(Node):
         float | None, strawberry.argument(name="from")] = None, to: float | None = None,
                     resolved: bool | None = None, all_versions: bool | None = None, first: int | None = None,
                     after: str | None = None) -> Connection[Note]:
-        rows = await info.context.loaders.notes_by_asset.load(self._row["id"])
+        rows = await info.context.loaders.notes_in_window.load((self._row["id"], from_, to, resolved))
         rows = notes_in_window(rows, self._row["version"], from_, to, resolved, bool(all_versions))
         return page(info, rows, by_id, Note.from_record, first, after)
 

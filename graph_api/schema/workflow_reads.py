@@ -50,14 +50,22 @@ async def review_stale(info: Info[Context, None], review: Row) -> bool:
                            review["version"] == current["version"] and _lineage_stale(info, review["asset_id"]))
 
 
-def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, Row]) -> list[bool]:
-    """``review_stale`` for many reviews whose assets' current rows are already read."""
+def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, tuple[int, bool]]) -> list[bool]:
+    """``review_stale`` for many reviews, given their assets' (current version, produced by a run);
+    absent: not visible. Lineage is asked once per derived asset whose current version was reviewed."""
     out = []
+    asked: dict[str, bool] = {}
     for review in reviews:
-        row = current.get(review["asset_id"])
-        out.append(row is not None and review_is_stale(
-            review["version"], row["version"],
-            review["version"] == row["version"] and _lineage_stale(info, review["asset_id"])))
+        asset_id = review["asset_id"]
+        version, produced = current.get(asset_id, (None, False))
+        if version is None:
+            out.append(False)
+        elif version != review["version"]:
+            out.append(True)
+        else:
+            if asset_id not in asked:
+                asked[asset_id] = produced and _lineage_stale(info, asset_id)
+            out.append(asked[asset_id])
     return out
 
 

@@ -9,6 +9,7 @@ Rules and records only: no lancedb, no strawberry. The lake stores the rows (sch
     notes     the rules of a batch of notes
     reviews   decisions, review and cut staleness, the rules of one review
     playlists the rules of a playlist: each asset frozen at its current version
-    tables    the Arrow schemas of reviews, notes, cuts, playlists; workflow id prefixes
+    tables    the Arrow schemas of reviews, notes, cuts, playlists
+    timelines OTIO timelines built by hand, and editorial files (EDL, ...) read as OTIO
     problems  every problem of an input, raised as one error
 """

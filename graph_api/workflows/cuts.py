@@ -35,8 +35,9 @@ install into a scratch environment, OTIO 0.18.1; all install offline from PyPI):
 - ``otio-aaf-adapter`` 2.0.0 installs (with ``pyaaf2`` 1.7.1) but writes only timelines that
   carry AAF mob ids (an exported cut has none); reading an Avid's AAF was not tried here.
 
-None is a dependency: with a plugin installed, ``otio.adapters.read_from_file(path)`` then
-``otio.adapters.write_to_string(timeline, "otio_json")`` feeds :func:`import_cut`.
+``otio-cmx3600-adapter`` is a core dependency (small, pure Python), so ``mediagraph cut import
+FILE.edl`` works out of the box; the others read once installed. ``graph_api.workflows.timelines``
+reads a file through the adapter its suffix selects and hands OTIO JSON to :func:`import_cut`.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@ and the conversions between their rows and the workflow records.
 
 As in ``graph_api.lake.schemas``: times are ``timestamp[us, UTC]``, JSON-valued columns hold JSON
 text, times inside media are seconds from the start of the asset. A review, a note and a
-playlist item point at one asset version (``asset_id`` + ``version``).
+playlist item point at one asset version (``asset_id`` + ``version``). Their id prefixes (rev_,
+note_, cut_, pl_) live with every other id kind in ``lineage.model.ID_PREFIXES``.
 """
 from __future__ import annotations
 
@@ -16,10 +17,6 @@ import pyarrow as pa
 from graph_api.workflows.cuts import Cut, CutClip
 
 TS = pa.timestamp("us", tz="UTC")
-
-# Id kinds of the workflow tables. They belong in lineage.model.ID_PREFIXES (the one list the
-# lake's id maker accepts, and a cut is a lineage node); they are here until the lead moves them.
-ID_PREFIXES: dict[str, str] = {"review": "rev_", "note": "note_", "cut": "cut_", "playlist": "pl_"}
 
 REVIEWS = pa.schema(
     [

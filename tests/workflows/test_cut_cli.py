@@ -1,5 +1,5 @@
 """``mediagraph cut import FILE.otio --title ID``: the cut lands in the lake and in lineage; a clip
-that names no asset refuses the file and writes nothing."""
+that names no asset refuses the file and writes nothing. An EDL arrives through OTIO's CMX 3600 adapter."""
 from __future__ import annotations
 
 import os
@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import opentimelineio as otio
+import pytest
 
+from graph_api.errors import InvalidArgument
 from graph_api.lake import Lake
+from graph_api.workflows.timelines import read_timeline_file
 from tests.conftest import make_assets, make_title
 
 
@@ -47,3 +50,28 @@ def test_cut_import_refuses_a_clip_without_an_asset(lake: Lake, lake_dir: str, t
     done = _cli(lake_dir, str(_otio_file(tmp_path / "lost.otio", "s3://nowhere/x.mov")), "--title", title["id"])
     assert done.returncode != 0 and "harbour" in done.stderr, done.stderr
     assert Lake(lake_dir, create=False).cuts.count() == 0
+
+
+def test_cut_import_reads_a_cmx_edl_through_the_otio_adapter(lake: Lake, lake_dir: str, tmp_path: Path) -> None:
+    title = make_title(lake)
+    [asset] = make_assets(lake, title["id"])
+    edl = tmp_path / "reel.edl"
+    otio.adapters.write_to_file(otio.adapters.read_from_file(str(_otio_file(tmp_path / "reel.otio", asset["uri"]))),
+                                str(edl))
+    assert edl.read_text().startswith("TITLE: Reel 1")
+    done = _cli(lake_dir, str(edl), "--title", title["id"])
+    assert done.returncode == 0, done.stderr
+    [row] = Lake(lake_dir, create=False).cuts.list(title_ids=[title["id"]]).to_pylist()
+    assert row["id"] == done.stdout.strip() and row["asset_ids"] == [asset["id"]]
+    assert (row["clips"][0]["source_start"], row["clips"][0]["source_end"]) == (1.0, 3.0)
+
+
+def test_a_format_no_installed_adapter_reads_is_refused_with_a_code(tmp_path: Path) -> None:
+    odd = tmp_path / "reel.xyz"
+    odd.write_text("not a timeline")
+    with pytest.raises(InvalidArgument, match=r"no installed OpenTimelineIO adapter reads \.xyz files .*edl"):
+        read_timeline_file(odd)
+    broken = tmp_path / "broken.edl"
+    broken.write_text("TITLE: x\n001  AX  V  C  garbage\n")
+    with pytest.raises(InvalidArgument, match="broken.edl: not a readable .edl timeline"):
+        read_timeline_file(broken)

@@ -14,7 +14,8 @@ import pytest
 from graph_api.workflows import tables
 from graph_api.workflows.cuts import Cut, ResolvedAsset, by_reference, cut_to_otio, import_cut
 from graph_api.workflows.reviews import DECISIONS
-from graph_api.workflows.tables import CUTS, ID_PREFIXES, SCHEMAS, cut_from_row, cut_rows, cuts_from_rows
+from graph_api.workflows.tables import CUTS, SCHEMAS, cut_from_row, cut_rows, cuts_from_rows
+from lineage.model import ID_PREFIXES, id_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -36,8 +37,11 @@ def test_every_table_has_an_id_and_the_id_prefixes_are_distinct() -> None:
     assert set(SCHEMAS) == {"reviews", "notes", "cuts", "playlists"}
     for schema in SCHEMAS.values():
         assert schema.field("id").type == pa.string() and not schema.field("id").nullable
-    assert len(set(ID_PREFIXES.values())) == 4
-    assert ID_PREFIXES == {"review": "rev_", "note": "note_", "cut": "cut_", "playlist": "pl_"}
+    # the workflow id kinds live with every other one, distinct from them
+    workflow = {"review": "rev_", "note": "note_", "cut": "cut_", "playlist": "pl_"}
+    assert {k: ID_PREFIXES[k] for k in workflow} == workflow
+    assert len(set(ID_PREFIXES.values())) == len(ID_PREFIXES)
+    assert [id_kind(p + "01") for p in workflow.values()] == list(workflow)
 
 
 def test_reviews_and_notes_point_at_one_asset_version() -> None:

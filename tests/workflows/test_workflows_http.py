@@ -254,8 +254,19 @@ def test_a_cut_imported_from_otio_knows_its_clips_and_turns_stale_on_redelivery(
       nodes { entity { __typename ... on Cut { id } } } } }""", {"id": story["source"]})["lineage"]["nodes"]
     assert {"__typename": "Cut", "id": cut["id"]} in [n["entity"] for n in downstream]
 
+    # impact lists assets (its contract type); impactCuts is the cuts that impact reaches: a cut of only
+    # the proxy is reached from the source through the proxy's run
+    proxy_only = _timeline([{"name": "proxy only", "asset_id": story["proxy"], "start": 0, "duration": 1}])
+    other = server.data(IMPORT_CUT, {"i": {"titleId": story["title"], "name": "Cut B", "otio": proxy_only}})["importCut"]
+    impact = "query($id: ID!) { impact(id: $id) { edges { node { id } } } impactCuts(id: $id) { edges { node { id } } } }"
+    reached = server.data(impact, {"id": story["source"]})
+    assert [e["node"]["id"] for e in reached["impact"]["edges"]] == [story["proxy"]]
+    assert [e["node"]["id"] for e in reached["impactCuts"]["edges"]] == [cut["id"], other["id"]]
+    assert server.error(impact, {"id": "asset_nope"})["extensions"]["code"] == "NOT_FOUND"
+
     _redeliver(server, story, f"source cut {story['n']}")
-    assert server.data("query($id: ID!) { cut(id: $id) { stale } }", {"id": cut["id"]})["cut"]["stale"] is True
+    stale = "query($a: ID!, $b: ID!) { a: cut(id: $a) { stale } b: cut(id: $b) { stale } }"
+    assert server.data(stale, {"a": cut["id"], "b": other["id"]}) == {"a": {"stale": True}, "b": {"stale": True}}
 
 
 def test_a_refused_cut_names_the_clip_and_writes_nothing(server: Server, story: dict[str, Any]) -> None:
