@@ -8,6 +8,8 @@
     POST /api/v1/lineage                    ``write``
     GET  /api/v1/lineage/...                ``read``
     /metrics                                ``read``: counts and timings name operations, not data
+    /media/..., /explore/...                answered by their routes: /media takes a token or a signed URL
+                                            (graph_api.http.media), /explore is static files that ask for a token
     websocket /graphql                      ``read`` and ``write``: graphql-transport-ws runs any operation
                                             over the socket, unchecked one by one (no subscriptions exist yet)
     anything else                           a token (Starlette's 404 and 405 then answer as without auth)
@@ -35,7 +37,7 @@ from graph_api.threads import run_sync
 _SCOPE_KEY = "mediagraph.principal"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mediagraph"'}
 OPEN_PATHS = frozenset({"/healthz", "/favicon.ico"})
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", "/media/", "/explore")
 GRAPHQL_PATHS = ("/graphql",)
 
 
