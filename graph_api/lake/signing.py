@@ -16,6 +16,7 @@ import hmac
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -83,18 +84,17 @@ class MediaSigner:
         return Signed(asset_id, int(version), None if token == LOCAL_TOKEN else token, int(expires))
 
 
-_signers: dict[int, MediaSigner] = {}
+_signers: weakref.WeakKeyDictionary[Connection, MediaSigner] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
 def signer_for(connection: Connection, configured: str = "", ttl_seconds: float = 600.0) -> MediaSigner:
     """The signer of the lake behind ``connection``: one per connection, its secret read once."""
-    key = id(connection)
     with _lock:
-        signer = _signers.get(key)
+        signer = _signers.get(connection)
         if signer is None or signer.ttl_seconds != ttl_seconds:
             secret = configured.encode() if configured else lake_secret(connection)
-            signer = _signers[key] = MediaSigner(secret, ttl_seconds)
+            signer = _signers[connection] = MediaSigner(secret, ttl_seconds)
         return signer
 
 
