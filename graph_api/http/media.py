@@ -189,16 +189,19 @@ class MediaRoute:
         s = self.services.settings
         return signer_for(self.services.lake.connection, s.media_signing_secret, s.media_url_ttl_seconds)
 
-    def live_principals(self) -> dict[str, Principal]:
-        """Live tokens by id (revoked ones left out), re-read at most once per token refresh interval."""
+    def live_principal(self, token_id: str) -> Principal | None:
+        """The principal of a live token (revoked ones are not), from the tokens re-read at most once per
+        token refresh interval, or at once for an id not seen yet: only URLs this server signed get here,
+        so a miss is a token created since the last read, not a probe."""
         checked, principals = self._tokens
         tokens = self.services.auth.tokens
         if tokens is None:
-            return {}
-        if time.monotonic() - checked >= self.services.settings.token_refresh_seconds:
+            return None
+        stale = time.monotonic() - checked >= self.services.settings.token_refresh_seconds
+        if stale or token_id not in principals:
             principals = {r.id: r.principal for r in tokens.list() if r.revoked_at is None}
             self._tokens = (time.monotonic(), principals)
-        return principals
+        return principals.get(token_id)
 
     def principal_of(self, request: Request, asset_id: str) -> tuple[Principal, int | None]:
         """Who asks (from a signed URL or the bearer token) and which version; raises HTTPError."""
@@ -211,7 +214,7 @@ class MediaRoute:
                 raise HTTPError(str(exc), 403, exc.code) from None
             if not self.services.auth.enabled:
                 return LOCAL, signed.version
-            principal = self.live_principals().get(signed.token_id or "")
+            principal = self.live_principal(signed.token_id) if signed.token_id else None
             if principal is None:
                 raise HTTPError("This media URL was signed for a token that is no longer valid", 403,
                                 "SIGNATURE_INVALID")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -152,7 +151,29 @@ def test_tampered_and_expired_signatures_are_refused_with_a_code(world: dict[str
     assert get(world, f"{fresh.path}?{fresh.query}").status_code == 200
 
 
-def test_an_unknown_asset_under_a_valid_looking_signature_is_not_served(world: dict[str, Any], tmp_path: Path) -> None:
+def test_a_signature_for_a_token_that_is_not_live_is_refused(world: dict[str, Any]) -> None:
     signer = MediaSigner(lake_secret(world["lake"].connection), ttl_seconds=60)
-    url = signer.url("asset_missing", 1, "0123456789abcdef")
-    assert get(world, url).status_code == 403  # signed for a token that does not exist
+    url = signer.url(world["open"]["id"], 1, "0123456789abcdef")  # correctly signed, for no token
+    response = get(world, url)
+    assert response.status_code == 403 and response.json()["errors"][0]["extensions"]["code"] == "SIGNATURE_INVALID"
+    # and with auth on, a URL signed for the local user (auth off) is worth nothing
+    local = signer.url(world["open"]["id"], 1, None)
+    assert get(world, local).status_code == 403
+
+
+def test_a_signed_url_dies_with_its_token(world: dict[str, Any]) -> None:
+    tokens = open_tokens(world["lake"].connection)
+    record, token = tokens.create("short-lived", ["read"])
+    deadline = time.monotonic() + 10
+    while True:  # the server looks for new tokens once a refresh interval (1 s)
+        response = httpx.post(world["server"].url + "/graphql", json={"query": MEDIA_URL,
+                              "variables": {"id": world["open"]["id"]}}, headers=bearer(token), timeout=30)
+        if response.status_code == 200:
+            break
+        assert time.monotonic() < deadline, "the server did not learn of the new token"
+        time.sleep(0.2)
+    url = response.json()["data"]["asset"]["mediaUrl"]
+    assert get(world, url).status_code == 200
+    tokens.revoke(record.id)
+    time.sleep(1.5)
+    assert get(world, url).status_code == 403
