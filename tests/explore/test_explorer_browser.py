@@ -39,6 +39,8 @@ def gql(server: LiveServer, query: str, variables: dict[str, Any] | None = None)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not (DIST / "index.html").is_file():
+        if shutil.which("node") is None:
+            pytest.skip("node is not installed, so the explorer cannot be built (CI installs it: .ci/setup-node.sh)")
         pytest.fail("explore/dist is missing: run .ci/setup-explore.sh (npm ci && npm run build in explore/)")
     root = tmp_path_factory.mktemp("explore")
     lake_dir, media = root / "lake", root / "lake-media"  # the server's default media dir for this lake
