@@ -82,14 +82,9 @@ export function player(timeline: Timeline, reload: () => void): PlayerHandle {
   let current: Shape | null = null;
   const ctx = overlay.getContext("2d");
 
-  function fit(): void {
-    overlay.width = overlay.clientWidth;
-    overlay.height = overlay.clientHeight;
-    drawShapes(pending);
-  }
   function drawShapes(shapes: Shape[]): void {
     if (!ctx) return;
-    fit_silently();
+    fitToStage();
     ctx.clearRect(0, 0, overlay.width, overlay.height);
     ctx.lineWidth = 3;
     for (const s of [...shapes, ...(current ? [current] : [])]) {
@@ -103,7 +98,8 @@ export function player(timeline: Timeline, reload: () => void): PlayerHandle {
       ctx.stroke();
     }
   }
-  function fit_silently(): void {
+  // the canvas draws in its displayed pixels: a resized stage resizes it (which also clears it)
+  function fitToStage(): void {
     if (overlay.width !== overlay.clientWidth || overlay.height !== overlay.clientHeight) {
       overlay.width = overlay.clientWidth;
       overlay.height = overlay.clientHeight;
@@ -142,7 +138,7 @@ export function player(timeline: Timeline, reload: () => void): PlayerHandle {
     drawShapes(pending);
     status.textContent = `${pending.length} shape${pending.length === 1 ? "" : "s"} drawn`;
   });
-  new ResizeObserver(fit).observe(overlay);
+  new ResizeObserver(() => drawShapes(pending)).observe(overlay);
 
   // --- review -------------------------------------------------------------------------------
   const status = h("span", { class: "status", "data-testid": "review-status" });
