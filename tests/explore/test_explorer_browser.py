@@ -14,6 +14,7 @@ import pytest
 
 from graph_api.http.explore import DIST
 from graph_api.lake import Lake
+from graph_api.lake.tokens import open_tokens
 from graph_api.media.synth import ClipSpec, Shot, palette, write_clip
 from graph_api.pipeline.context import Context, Options
 from graph_api.pipeline.derive import derive
@@ -66,7 +67,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         {"assetId": source["id"], "label": "smoking", "category": "compliance", "start": 1.6, "end": 2.8,
          "confidence": 0.9}]})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield {"server": server, "film": film, "series": series, "source": source, "proxy": proxy, "lake": lake}
+    yield {"server": server, "lake_dir": lake_dir, "film": film, "series": series, "source": source, "proxy": proxy, "lake": lake}
     server.stop()
 
 
@@ -193,3 +194,28 @@ def test_search_shows_hits_as_time_coded_thumbnails_that_seek_the_player(page: A
     video = page.locator("[data-testid=video]")
     video.wait_for(timeout=20_000)
     page.wait_for_function("v => Math.abs(v.currentTime - 1.5) < 0.1", arg=video.element_handle(), timeout=20_000, polling=100)
+
+
+def test_with_auth_on_it_asks_for_a_token_once_and_media_plays_by_signed_urls(page: Any, world: dict[str, Any]) -> None:
+    _, token = open_tokens(world["lake"].connection).create("explorer", ["read", "write"])
+    guarded = LiveServer(str(world["lake_dir"]), extra_args=["--auth", "on"], startup_seconds=180)
+    try:
+        context = page.context.browser.new_context()
+        tab = context.new_page()
+        tab.goto(f"{guarded.url}/explore/#/title/{world['film']['id']}")
+        tab.locator("#token-dialog input").fill(token)
+        tab.locator("#token-dialog button").click()
+        thumb = tab.locator(f"[data-asset='{world['source']['id']}'] img[data-testid=thumb]")
+        thumb.wait_for(timeout=20_000)
+        tab.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(),
+                              timeout=20_000, polling=100)
+        assert tab.evaluate("() => sessionStorage.getItem('mediagraph.token')") == token
+        tab.goto(f"{guarded.url}/explore/#/asset/{world['source']['id']}")
+        tab.reload()  # a new page load in the same tab: the token is kept, nothing is asked again
+        tab.locator("[data-testid=video]").wait_for(timeout=20_000)
+        assert tab.locator("#token-dialog").count() == 0
+        assert "sig=" in tab.locator("[data-testid=video]").get_attribute("src")
+        tab.screenshot(path=str(ARTIFACTS / "auth.png"))
+        context.close()
+    finally:
+        guarded.stop()
