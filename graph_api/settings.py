@@ -81,6 +81,12 @@ class Settings:
     max_concurrent_requests: int = 16
     # GraphiQL and introspection off (``_service`` stays for the gateway), error messages without internals
     production: bool = False
+    # --- /media (issue 15) ----------------------------------------------------------------------
+    # the HMAC key of signed /media URLs (Asset.mediaUrl); empty: a key generated once and kept in the lake,
+    # so every worker and replica of the lake agrees
+    media_signing_secret: str = ""
+    # how long a signed /media URL stays valid
+    media_url_ttl_seconds: float = 600.0
     # ------------------------------------------------------------------------------------------
     storage_options: Mapping[str, str] = field(default_factory=dict)
 
@@ -122,6 +128,8 @@ class Settings:
             raise InvalidArgument("events_poll_seconds must be positive")
         if self.request_timeout_seconds <= 0:
             raise InvalidArgument("request_timeout_seconds must be positive")
+        if self.media_url_ttl_seconds <= 0:
+            raise InvalidArgument("media_url_ttl_seconds must be positive")
 
     @property
     def loopback(self) -> bool:

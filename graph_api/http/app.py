@@ -1,5 +1,6 @@
 """The HTTP app: /graphql (GraphQL over HTTP for clients, GraphiQL on GET in a browser), /metrics,
-/healthz, /static (GraphiQL's own files), /favicon.ico, and the OpenLineage API."""
+/healthz, /static (GraphiQL's own files), /favicon.ico, the OpenLineage API, /media (asset bytes) and
+/explore (the visual explorer's built files)."""
 from __future__ import annotations
 
 import contextlib
@@ -34,7 +35,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from graph_api.http import examples, graphiql, lineage_api, logs
+from graph_api.http import examples, explore, graphiql, lineage_api, logs, media
 from graph_api.http.auth import Authenticator, AuthMiddleware, forbidden, request_principal, unauthenticated
 from graph_api.http.errors import HTTPError
 from graph_api.http.limits import RequestLimits
@@ -378,6 +379,8 @@ def create_app(settings: Settings | None = None, lake: Lake | None = None) -> St
         Mount("/static", StaticFiles(packages=[("graph_api", "static")]), name="static"),
     ]
     routes.extend(lineage_api.routes())
+    routes.extend(media.routes(services))
+    routes.extend(explore.routes())
 
     def done(scope: Scope, status: int, seconds: float) -> None:
         services.metrics.observe_http(scope["path"], scope["method"], status)

@@ -8,6 +8,8 @@
     POST /api/v1/lineage                    ``write``
     GET  /api/v1/lineage/...                ``read``
     /metrics                                ``read``: counts and timings name operations, not data
+    /media/..., /explore/...                answered by their routes: /media takes a token or a signed URL
+                                            (graph_api.http.media), /explore is static files that ask for a token
     websocket /graphql                      open here: ``GraphQLApp.on_ws_connect`` takes the token from the
                                             ``connection_init`` payload (else this upgrade's header) and needs
                                             ``read``; the socket runs subscriptions only
@@ -36,7 +38,7 @@ from graph_api.threads import run_sync
 _SCOPE_KEY = "mediagraph.principal"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mediagraph"'}
 OPEN_PATHS = frozenset({"/healthz", "/favicon.ico"})
-OPEN_PREFIXES = ("/static/",)
+OPEN_PREFIXES = ("/static/", "/media/", "/explore")
 GRAPHQL_PATHS = ("/graphql",)
 
 

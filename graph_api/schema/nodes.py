@@ -16,6 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph_api.lake.search import SearchRequest
+from graph_api.lake.signing import signer_for
 from graph_api.schema.context import Context, Row
 from graph_api.schema.enums import MediaType, RunStatus, SegmentKind, TitleKind
 from graph_api.schema.lineage_types import (
@@ -179,6 +180,18 @@ class Asset(Node):
     async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
         row = await info.context.loaders.asset.load(id)
         return cls.from_record(row) if row else None
+
+    @strawberry.field(description="a short-lived signed URL of this version's bytes (/media/{id}, range requests "
+                                  "honoured) for a browser's <video> or <img>, which cannot send a bearer header; null when "
+                                  "the server cannot read its uri (neither a local path, file:// nor s3://)")
+    async def media_url(self, info: Info[Context, None]) -> str | None:
+        scheme, sep, _ = self._row["uri"].partition("://")
+        if sep and scheme not in ("file", "s3"):
+            return None
+        settings = info.context.settings
+        signer = await run_sync(signer_for, info.context.lake.connection, settings.media_signing_secret,
+                                settings.media_url_ttl_seconds)
+        return signer.url(self._row["id"], self._row["version"], info.context.principal.token_id)
 
     @strawberry.field(description="everything the prober found, per stream")
     def technical(self) -> JSON | None:
