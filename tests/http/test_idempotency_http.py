@@ -188,3 +188,9 @@ def test_a_claim_a_crash_left_pending_is_never_run_again(server: LiveServer, wri
     answer = post(server, token, CREATE, variables)
     assert codes(answer) == ["IDEMPOTENCY_KEY_IN_DOUBT"], json.dumps(answer)
     assert rows(connection, "titles") == titles
+
+
+def test_metrics_report_commit_conflicts_retried(server: LiveServer, writer: tuple[str, str]) -> None:
+    metrics = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {writer[1]}"}, timeout=30)
+    assert metrics.status_code == 200
+    assert "mediagraph_lake_commit_conflict_retries" in metrics.text
