@@ -66,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="let --auth off listen on a non-loopback --host: anyone who reaches it reads and "
                             "writes everything")
     serve.add_argument("--workers", type=int, default=None)
+    jwt = serve.add_argument_group("JWT", "accept JWTs from an identity provider beside mediagraph tokens "
+                                          "(one key source; each flag also reads $MEDIAGRAPH_JWT_...)")
+    jwt.add_argument("--jwt-key-file", default=None, metavar="PEM", help="a public key: RSA (RS256) or EC P-256 "
+                                                                         "(ES256)")
+    jwt.add_argument("--jwt-jwks-file", default=None, metavar="JSON", help="a JWKS document; the token's kid picks "
+                                                                           "the key; re-read when it changes")
+    jwt.add_argument("--jwt-secret-file", default=None, metavar="FILE", help="a shared HS256 secret (32+ chars)")
+    jwt.add_argument("--jwt-audience", default=None, help="required aud claim")
+    jwt.add_argument("--jwt-issuer", default=None, help="required iss claim")
+    jwt.add_argument("--jwt-scope-claims", default=None, metavar="LIST",
+                     help="claims holding the scopes, first present wins (default: scope,scp)")
+    jwt.add_argument("--jwt-titles-claim", default=None, metavar="NAME",
+                     help="claim listing restricted title ids, or \"*\" (default: mediagraph_titles)")
     serve.add_argument("--log-format", choices=["json", "text"], default=None, help="default: json")
     serve.add_argument("--persisted-queries", choices=["apq", "allowlist", "off"], default=None,
                        help="automatic persisted queries (default), only the manifest's operations, or none")
@@ -134,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     flags = {k: getattr(args, k, None) for k in ("lake", "host", "port", "auth", "allow_remote_without_auth",
                                                  "workers", "log_format", "persisted_queries",
-                                                 "persisted_queries_file", "tracing", "production")}
+                                                 "persisted_queries_file", "tracing", "production",
+                                                 "jwt_key_file", "jwt_jwks_file", "jwt_secret_file", "jwt_audience",
+                                                 "jwt_issuer", "jwt_scope_claims", "jwt_titles_claim")}
     return Settings.load(**{**flags, **extra})
 
 

@@ -38,6 +38,16 @@ class Settings:
     allow_remote_without_auth: bool = False
     # how often a server looks for tokens created or revoked since: the bound on how late a revocation bites
     token_refresh_seconds: float = 1.0
+    # JWTs from an identity provider beside the lake's tokens (graph_api.http.jwts): one key source, the
+    # claims that carry scopes (the first present wins) and titles, and aud / iss checks when set
+    jwt_key_file: str = ""
+    jwt_jwks_file: str = ""
+    jwt_secret_file: str = ""
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    jwt_scope_claims: str = "scope,scp"
+    jwt_titles_claim: str = "mediagraph_titles"
+    jwt_leeway_seconds: float = 30.0
     workers: int = 1
     max_page_size: int = 500
     default_page_size: int = 50
@@ -111,6 +121,10 @@ class Settings:
             raise InvalidArgument(f"--auth must be 'on' or 'off', not {self.auth!r}")
         if self.token_refresh_seconds < 0:
             raise InvalidArgument("token_refresh_seconds must not be negative")
+        if sum(bool(k) for k in (self.jwt_key_file, self.jwt_jwks_file, self.jwt_secret_file)) > 1:
+            raise InvalidArgument("give one JWT key source: jwt_key_file, jwt_jwks_file or jwt_secret_file")
+        if self.jwt_leeway_seconds < 0:
+            raise InvalidArgument("jwt_leeway_seconds must not be negative")
         for name, allowed in (("log_format", ("json", "text")), ("persisted_queries", ("apq", "allowlist", "off")),
                               ("tracing", ("on", "off"))):
             if getattr(self, name) not in allowed:

@@ -15,7 +15,9 @@
                                             ``read``; the socket runs subscriptions only
     anything else                           a token (Starlette's 404 and 405 then answer as without auth)
 
-No token or a bad one is HTTP 401, code UNAUTHENTICATED, with ``WWW-Authenticate: Bearer``; a token
+A bearer token is either one of the lake's (``mgt_...``, ``graph_api.lake.tokens``) or, when a JWT key is
+configured, a JWT from an identity provider (``graph_api.http.jwts``); the two are told apart by shape.
+No token or a bad one (an expired JWT too) is HTTP 401, code UNAUTHENTICATED, with ``WWW-Authenticate: Bearer``; a token
 without the scope is 403, code FORBIDDEN; both with a GraphQL-shaped body. With --auth off every
 request is ``tokens.LOCAL``.
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from graph_api.http.errors import HTTPError
+from graph_api.http.jwts import JWTVerifier, looks_like_jwt
 from graph_api.lake.connection import Connection
 from graph_api.lake.tokens import LOCAL, Principal, Tokens, open_tokens
 from graph_api.settings import Settings
@@ -53,15 +56,18 @@ def forbidden(scope: str) -> HTTPError:
 
 @dataclass(frozen=True)
 class Authenticator:
-    """The server's rule: ``tokens`` None means auth is off and everyone is ``LOCAL``."""
+    """The server's rule: ``tokens`` None means auth is off and everyone is ``LOCAL``; ``jwts`` None
+    means JWTs are not accepted (no key configured)."""
 
     tokens: Tokens | None
+    jwts: JWTVerifier | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: Connection) -> Authenticator:
         if settings.auth == "off":
             return cls(None)
-        return cls(open_tokens(connection, refresh_seconds=settings.token_refresh_seconds))
+        return cls(open_tokens(connection, refresh_seconds=settings.token_refresh_seconds),
+                   JWTVerifier.from_settings(settings))
 
     @property
     def enabled(self) -> bool:
@@ -76,6 +82,9 @@ class Authenticator:
         kind, _, token = authorization.strip().partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             return None
+        if looks_like_jwt(token.strip()):
+            # a signature check, no lake read: cheap enough for the event loop
+            return self.jwts.principal(token.strip()) if self.jwts is not None else None
         # the cache checks the table's version at most once a refresh interval: a read, off the event loop
         return await run_sync(self.tokens.authenticate, token.strip())
 

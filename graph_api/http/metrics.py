@@ -64,8 +64,10 @@ class Metrics:
         self.lake_writes = Counter("mediagraph_lake_writes", "lake write commits by table", ["table"], registry=r)
         self.lake_rows_written = Counter("mediagraph_lake_rows_written", "rows written to the lake", registry=r)
         self.lake_compactions = Counter("mediagraph_lake_compactions", "automatic table compactions", registry=r)
+        self.lake_conflict_retries = Counter("mediagraph_lake_commit_conflict_retries", "lake commits that conflicted with "
+                                           "another writer's and were retried after a backoff", registry=r)
         self._names: set[str] = set()
-        self._synced: dict[str, Any] = {"reads": {}, "writes": {}, "rows": 0, "compactions": 0}
+        self._synced: dict[str, Any] = {"reads": {}, "writes": {}, "rows": 0, "compactions": 0, "conflict_retries": 0}
         self._sync_lock = threading.Lock()
         self._gauges = LakeGauges(services)
 
@@ -101,7 +103,8 @@ class Metrics:
                         metric.labels(table).inc(delta)
                 seen[kind] = current
             for key, value, metric in (("rows", counters.rows_written, self.lake_rows_written),
-                                       ("compactions", counters.compactions, self.lake_compactions)):
+                                       ("compactions", counters.compactions, self.lake_compactions),
+                                       ("conflict_retries", counters.conflict_retries, self.lake_conflict_retries)):
                 if value > seen[key]:
                     metric.inc(value - seen[key])
                     seen[key] = value

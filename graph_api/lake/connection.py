@@ -7,7 +7,9 @@ It applies no access rule and hides nothing: readers read through a ``LakeView``
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,16 @@ IDLE_SMALL_FRAGMENTS = 2
 # only writes this small arm the idle timer: a bulk load pausing between batches must not be
 # compacted (under its write lock) halfway through
 IDLE_WRITE_MAX_ROWS = 1_000
+# a commit that conflicts with another writer's (LanceDB rebases most of them itself; what it cannot is
+# raised) is tried again this many times in all, after an exponential, jittered backoff
+COMMIT_ATTEMPTS = 6
+COMMIT_BACKOFF_SECONDS = 0.02
+
+
+def is_commit_conflict(exc: BaseException) -> bool:
+    """A commit refused because another writer committed first: nothing was written, so it may be retried."""
+    text = str(exc).lower()
+    return "conflict" in text and ("commit" in text or "retryable" in text or "concurrent" in text)
 
 
 def _local_path(uri: str) -> Path | None:
@@ -183,24 +195,40 @@ class Connection:
     def add(self, table: str, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        self.table(table).add(rows)
+        self._commit(table, lambda: self.table(table).add(rows))
         self._wrote(table, rows.num_rows)
 
     def merge(self, table: str, rows: pa.Table, on: str | list[str]) -> None:
         if rows.num_rows == 0:
             return
-        (
+        self._commit(table, lambda: (
             self.table(table)
             .merge_insert(on)
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute(rows)
-        )
+        ))
         self._wrote(table, rows.num_rows)
 
     def delete(self, table: str, where: str) -> None:
-        self.table(table).delete(where)
+        self._commit(table, lambda: self.table(table).delete(where))
         self._wrote(table, 0)
+
+    def _commit(self, table: str, write: Callable[[], Any]) -> None:
+        """Run one commit, retrying it with backoff while it conflicts with other writers' commits; the
+        retries are counted (``counters.conflict_retries``, ``mediagraph_lake_commit_conflict_retries``)."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                write()
+                return
+            except Exception as exc:
+                if attempt + 1 == COMMIT_ATTEMPTS or not is_commit_conflict(exc):
+                    raise
+                self.counters.conflict_retries += 1
+                delay = COMMIT_BACKOFF_SECONDS * (2 ** attempt) * (0.5 + random.random())
+                log.info("commit to table %s conflicted (attempt %d): retrying in %.0f ms: %s", table,
+                         attempt + 1, delay * 1000, exc)
+                time.sleep(delay)
 
     def _wrote(self, table: str, rows: int) -> None:
         self.counters.wrote(table, rows)

@@ -24,6 +24,8 @@ class Counters:
     reads: int = 0
     rows_written: int = 0
     compactions: int = 0
+    # commits that conflicted with another writer's and were retried after a backoff (Connection._commit)
+    conflict_retries: int = 0
     by_table: dict[str, int] = field(default_factory=dict)  # reads per table
     writes_by_table: dict[str, int] = field(default_factory=dict)  # write commits per table
 

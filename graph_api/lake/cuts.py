@@ -16,6 +16,7 @@ from graph_api.errors import NotFound
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, now
 from graph_api.lake.ids import new_id
+from graph_api.lake.validate import check_strings
 from graph_api.workflows.cuts import MediaRef, ResolvedAsset, import_cut
 from graph_api.workflows.tables import CUTS, cut_rows
 
@@ -83,6 +84,7 @@ class Cuts(Repo):
     def import_otio(self, title_id: str, name: str, otio: str, *, created_by: str,
                     record: RecordCut | None = None) -> dict[str, Any]:
         """Import one OTIO timeline as a cut of ``title_id``; every problem refuses it, nothing written."""
+        check_strings("importCut", [{"title_id": title_id, "name": name}], batch=False)
         if self.view.titles.get_many([title_id]).get(title_id) is None:
             raise NotFound(f"importCut: unknown title {title_id!r}", argument="titleId")
         cut = import_cut(otio, self.resolve, name=name.strip() or None)

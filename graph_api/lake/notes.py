@@ -13,6 +13,7 @@ from graph_api.errors import NotFound
 from graph_api.lake import sql
 from graph_api.lake.base import IN_CHUNK, Repo, now
 from graph_api.lake.ids import new_id
+from graph_api.lake.validate import check_strings
 from graph_api.workflows.notes import NotedAsset, RepliedNote, check_notes
 from graph_api.workflows.tables import NOTES
 
@@ -66,6 +67,7 @@ class Notes(Repo):
 
     def add(self, inputs: Sequence[dict[str, Any]], *, author: str) -> builtins.list[dict[str, Any]]:
         """Add a batch of notes atomically: any problem of any note refuses them all."""
+        check_strings("addNotes", inputs)
         asset_ids = [r["asset_id"] for r in inputs if isinstance(r.get("asset_id"), str)]
         reply_ids = [r["reply_to"] for r in inputs if isinstance(r.get("reply_to"), str)]
         # every version of each asset in one read: a note may be about an earlier version

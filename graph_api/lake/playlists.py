@@ -10,6 +10,7 @@ import pyarrow as pa
 from graph_api.lake import sql
 from graph_api.lake.base import Repo, View, now
 from graph_api.lake.ids import new_id
+from graph_api.lake.validate import check_strings
 from graph_api.workflows.playlists import ListedAsset, check_playlist
 from graph_api.workflows.tables import PLAYLISTS, playlist_items
 
@@ -24,6 +25,7 @@ class Playlists(Repo):
 
     def create(self, row: Mapping[str, Any], *, created_by: str) -> dict[str, Any]:
         """``row``: ``name``, ``title_id`` (optional), ``asset_ids`` in order."""
+        check_strings("createPlaylist", [row], batch=False)
         title_id = row.get("title_id")
         known_title = None
         family: set[str] | None = None

@@ -11,6 +11,7 @@ from graph_api.lake import sql
 from graph_api.lake.assets import CURRENT
 from graph_api.lake.base import IN_CHUNK, Repo, now
 from graph_api.lake.ids import new_id
+from graph_api.lake.validate import check_strings
 from graph_api.workflows.reviews import ReviewedAsset, check_review
 from graph_api.workflows.tables import REVIEWS
 
@@ -57,6 +58,7 @@ class Reviews(Repo):
 
     def add(self, row: Mapping[str, Any], *, reviewer: str) -> dict[str, Any]:
         """Record one decision (``asset_id``, ``version`` or the current one, ``decision``, ``comment``)."""
+        check_strings("reviewAsset", [row], batch=False)
         asset_id = row.get("asset_id")
         found = self.view.assets.get_many([asset_id]) if isinstance(asset_id, str) else {}
         current = found.get(asset_id) if isinstance(asset_id, str) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graph_api.errors import Conflict, InvalidArgument, MediaGraphError, NotFound
@@ -24,7 +24,9 @@ ID_LENGTH = 128
 # field -> (maximum length in characters, identifier?) for every string a batch may store
 STRING_RULES: dict[str, tuple[int, bool]] = {
     **{f: (ID_LENGTH, True) for f in ("id", "title_id", "asset_id", "segment_id", "run_id", "parent_id",
-                                      "subject_id")},
+                                      "subject_id", "reply_to")},
+    # lists of ids: each item held to the rule
+    "asset_ids": (ID_LENGTH, True),
     "external_id": (256, True),
     "role": (128, True),
     "uri": (4096, True),
@@ -37,6 +39,8 @@ STRING_RULES: dict[str, tuple[int, bool]] = {
     "label": (1000, False),
     "category": (256, False),
     "text": (100_000, False),
+    # workflow text (reviews, notes); the workflow rules hold these to tighter lengths of their own
+    "comment": (100_000, False),
 }
 MAX_JSON_BYTES = 256 * 1024
 # a NUL as json.dumps writes it: \u0000 not preceded by an escaped backslash
@@ -73,8 +77,14 @@ class Problems:
         """Every string of ``row`` that ``STRING_RULES`` knows, held to its rule."""
         for field, value in row.items():
             rule = STRING_RULES.get(field)
-            if rule is not None and isinstance(value, str):
+            if rule is None:
+                continue
+            if isinstance(value, str):
                 self.string(i, field, value, *rule)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str):
+                        self.string(i, field, item, *rule)
 
     def string(self, i: int | None, field: str, value: str, max_length: int, identifier: bool) -> None:
         if len(value) > max_length:
@@ -161,6 +171,18 @@ class Problems:
                 self.add(i, field, f"{value!r} repeats input[{seen[value]}] in the same batch", "CONFLICT")
             else:
                 seen[value] = i
+
+
+def check_strings(what: str, rows: Sequence[Mapping[str, Any]], *, batch: bool = True) -> None:
+    """Hold the strings of ``rows`` (a batch, or one input when ``batch`` is False) to ``STRING_RULES``: the
+    workflow mutations' rows meet the same rule as the lake's batches. One INVALID_ARGUMENT names every field."""
+    problems = Problems(what)
+    for i, row in enumerate(rows):
+        problems.strings(i if batch else None, dict(row))
+    if not batch:
+        for p in problems.items:
+            p["message"] = f"{p['field']} {p['message']}"  # no input index to name it by
+    problems.raise_if_any()
 
 
 def to_json_text(problems: Problems, i: int, field: str, value: Any, *, object_only: bool = False) -> str | None:

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, Info
 
 from graph_api.errors import InvalidArgument
 from graph_api.schema.errors import ErrorCodes
+from graph_api.schema.idempotency import Idempotency
 from graph_api.schema.limits import Limits, QueryLimits
 from graph_api.schema.lineage_query import LineageMutation, LineageQuery
 from graph_api.schema.mutation import LakeMutation
@@ -94,6 +95,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.federation.Sche
     extensions += [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: QueryLimits(limits),
+        # after the limits: a refused operation claims no idempotency key
+        Idempotency,
         LakeReads,
         # validating the same documents again cost ~8 ms of CPU a request (ParserCache is left out: a parse
         # error raised inside it would skip ErrorCodes, and parsing costs ~1 ms)

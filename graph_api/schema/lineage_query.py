@@ -15,6 +15,7 @@ from graph_api.errors import NotFound, Unavailable
 from graph_api.lake.lineage_view import LineageView, is_redacted
 from graph_api.schema.context import Context, Row
 from graph_api.schema.enums import LineageDirection
+from graph_api.schema.idempotency import IdempotencyKey
 from graph_api.schema.inputs import RunInput, to_row
 from graph_api.schema.lineage_types import Job
 from graph_api.schema.nodes import Annotation, Asset, Cut, Run, Segment, Title, load_run
@@ -271,7 +272,8 @@ class LineageMutation:
         return Run.from_record(recorded.run)
 
     @strawberry.mutation(description="set a job's current version: runs of other versions become stale")
-    async def set_job_version(self, info: Info[Context, None], namespace: str, name: str, version: str | None) -> Job:
+    async def set_job_version(self, info: Info[Context, None], namespace: str, name: str, version: str | None,
+                              idempotency_key: IdempotencyKey = None) -> Job:
         lineage = _lineage(info)
         job = await run_sync(lineage.set_job_version, namespace, name, version)
         return Job(namespace=job.namespace, name=job.name, version=job.version)

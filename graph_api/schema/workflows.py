@@ -15,6 +15,7 @@ from graph_api.errors import NotFound
 from graph_api.lake.cut_runs import cut_recorder
 from graph_api.lake.playlists import descendants
 from graph_api.schema.context import Context, Row
+from graph_api.schema.idempotency import IdempotencyKey
 from graph_api.schema.inputs import to_row
 from graph_api.schema.node import Node
 from graph_api.schema.nodes import Asset, Cut, Note, Review, Title, _asset
@@ -156,28 +157,28 @@ class WorkflowQuery:
 class WorkflowMutation:
     @strawberry.mutation(description="record a decision on one asset version (default: the current one); "
                                      "earlier decisions stay as history")
-    async def review_asset(self, info: Info[Context, None], input: ReviewInput) -> Review:
+    async def review_asset(self, info: Info[Context, None], input: ReviewInput, idempotency_key: IdempotencyKey = None) -> Review:
         row = await run_sync(info.context.lake.reviews.add, to_row(input), reviewer=caller_name(info))
         return Review.from_record(row)
 
     @strawberry.mutation(description="add notes atomically: any problem of any note refuses the whole batch")
-    async def add_notes(self, info: Info[Context, None], input: list[NoteInput]) -> list[Note]:
+    async def add_notes(self, info: Info[Context, None], input: list[NoteInput], idempotency_key: IdempotencyKey = None) -> list[Note]:
         rows = await run_sync(info.context.lake.notes.add, [to_row(i) for i in input], author=caller_name(info))
         return [Note.from_record(r) for r in rows]
 
     @strawberry.mutation(description="resolve a note, or reopen it")
-    async def resolve_note(self, info: Info[Context, None], id: strawberry.ID, resolved: bool) -> Note:
+    async def resolve_note(self, info: Info[Context, None], id: strawberry.ID, resolved: bool, idempotency_key: IdempotencyKey = None) -> Note:
         row = await run_sync(info.context.lake.notes.resolve, id, resolved, by=caller_name(info))
         return Note.from_record(row)
 
     @strawberry.mutation(description="import an OpenTimelineIO timeline as a cut, recorded in lineage as a run "
                                      "of the editorial job whose inputs are its clips' assets")
-    async def import_cut(self, info: Info[Context, None], input: CutInput) -> Cut:
+    async def import_cut(self, info: Info[Context, None], input: CutInput, idempotency_key: IdempotencyKey = None) -> Cut:
         row = await run_sync(info.context.lake.cuts.import_otio, input.title_id, input.name, input.otio,
                              created_by=caller_name(info), record=cut_recorder(info.context.lineage))
         return Cut.from_record(row)
 
     @strawberry.mutation(description="a playlist of assets in order, each frozen at its current version")
-    async def create_playlist(self, info: Info[Context, None], input: PlaylistInput) -> Playlist:
+    async def create_playlist(self, info: Info[Context, None], input: PlaylistInput, idempotency_key: IdempotencyKey = None) -> Playlist:
         row = await run_sync(info.context.lake.playlists.create, to_row(input), created_by=caller_name(info))
         return Playlist.from_record(row)

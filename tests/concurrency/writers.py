@@ -68,7 +68,7 @@ def process_writer(uri: str, title_id: str, writer: str, mutations: int, seed: i
     lake = Lake(uri)
     tally = write(lake, title_id, writer, mutations, seed)
     return {"assets": tally.assets, "segments": tally.segments, "annotations": tally.annotations,
-            "calls": tally.calls}
+            "calls": tally.calls, "conflict_retries": lake.counters.conflict_retries}
 
 
 def check(lake: Lake, title_id: str, tallies: dict[str, Tally]) -> list[str]:

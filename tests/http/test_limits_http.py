@@ -250,3 +250,23 @@ def test_json_values_too_deep_or_too_large_are_refused(server: LiveServer, serie
             "value")
     ok = post(server, ANNOTATE, {"input": [{"assetId": asset_id, "label": "fine", "value": {"a": [1, {"b": 2}]}}]})
     assert "errors" not in ok.json(), ok.json()
+
+
+@pytest.mark.parametrize(("query", "variables", "field"), [
+    ("mutation($a: ID!, $c: String) { reviewAsset(input: {assetId: $a, decision: APPROVED, comment: $c}) { id } }",
+     {"c": "fine\x00hidden"}, "comment"),
+    ("mutation($a: ID!, $t: String!) { addNotes(input: [{assetId: $a, text: \"ok\"}, {assetId: $a, text: $t}]) "
+     "{ id } }", {"t": "bell\x07"}, "text"),
+    ("mutation($a: ID!, $r: ID) { addNotes(input: [{assetId: $a, text: \"reply\", replyTo: $r}]) { id } }",
+     {"r": "note_\r\nx"}, "replyTo"),
+    ("mutation($a: ID!, $n: String!) { createPlaylist(input: {name: $n, assetIds: [$a]}) { id } }",
+     {"n": "dailies\x00"}, "name"),
+    ("mutation($a: ID!, $x: ID!) { createPlaylist(input: {name: \"dailies\", assetIds: [$a, $x]}) { id } }",
+     {"x": "asset_\x1bx"}, "assetIds"),
+    ("mutation($t: ID!, $n: String!) { importCut(input: {titleId: $t, name: $n, otio: \"{}\"}) { id } }",
+     {"n": "c" * 2000}, "name"),
+])
+def test_workflow_text_and_ids_are_held_to_the_same_string_rules(server: LiveServer, series_lake: Any, query: str,
+                                                                 variables: dict[str, Any], field: str) -> None:
+    known = {"a": ids(series_lake)["asset"], "t": ids(series_lake)["episode"]}
+    refused(post(server, query, {**known, **variables}), field)
