@@ -124,10 +124,14 @@ class SeaweedS3:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL: SeaweedFS takes its time to shut down and nothing here needs its data."""
-        if self.proc.poll() is None:
+        if self.proc.poll() is not None:
+            return
+        try:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(STOP_SECONDS)
+            self.proc.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            # a killed process cannot linger, but on a busy machine its exit takes more than a moment
+            self.proc.wait(60)
+        except ProcessLookupError:
+            self.proc.wait(60)
