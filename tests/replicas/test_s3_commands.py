@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from graph_api.lake import Lake
+from graph_api.media.store import open_media
 from graph_api.media.synth import ClipSpec, Shot, write_clip
+from graph_api.pipeline.context import Context, Options
+from graph_api.pipeline.derive import derive
+from graph_api.pipeline.ingest import NewTitle, ingest
+from graph_api.pipeline.progress import Silent
+from graph_api.settings import Settings
 from tests.conftest import LiveServer
 from tests.e2e.live import gql
 from tests.s3 import SeaweedS3
@@ -70,3 +77,25 @@ def test_commands_on_a_missing_s3_lake_create_nothing(s3_server: SeaweedS3) -> N
     assert stats.returncode == 4, stats.stderr
     assert stats.stderr.strip().splitlines() == [f"mediagraph lake stats: lake {lake} does not exist"]
     assert s3_server.keys(lake) == []
+
+
+def test_derive_writes_a_proxy_to_an_s3_media_dir_and_reads_it_back(
+        s3_server: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    media_uri = s3_server.new_uri("media")
+    lake = Lake(str(tmp_path / "lake"), background_compaction=False)
+    ctx = Context.open(lake, Settings.load(lake=str(tmp_path / "lake")), media_uri,
+                       options=Options(proxy_height=36), reporter=Silent())
+    report = ingest(ctx, [tiny_clip(tmp_path / "clip.mp4")], NewTitle("Harbour Lights"))
+    assert report.ok and report.title_id
+
+    derived = derive(ctx, report.title_id, ["proxy"])
+    assert derived.ok, derived.summary()
+    [proxy] = [a for a in lake.assets.list(title_ids=[report.title_id]).to_pylist() if a["role"] == "proxy"]
+    assert proxy["uri"].startswith(media_uri + "/")
+    with open_media(proxy["uri"], ctx.storage_options) as f:
+        head = f.read(12)
+        assert head[4:8] == b"ftyp"  # an MP4
+        assert f.size() == proxy["size_bytes"]
+    assert not any(ctx.media_dir.rglob("*.mp4"))  # nothing left behind in the local scratch dir
