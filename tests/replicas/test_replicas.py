@@ -4,38 +4,20 @@ included; concurrent writers through both lose and duplicate nothing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.replicas.writers import (
-    Client,
-    concurrent_writes,
-    create_token,
-    lost_and_duplicated,
-    mediagraph,
-    start_replicas,
-)
+from tests.replicas.conftest import INTERVAL
+from tests.replicas.writers import Client, concurrent_writes, create_token, lost_and_duplicated, mediagraph
 from tests.s3 import SeaweedS3
 
 pytestmark = pytest.mark.s3
 
-INTERVAL = 1.0
 # what a busy 2-core CI machine adds on top of the interval before the other replica answers
 SLACK = 10.0
-
-
-@pytest.fixture(scope="module")
-def replicas(s3_server: SeaweedS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    lake = s3_server.new_uri("replicas")
-    _, token = create_token(s3_server, lake)
-    servers = start_replicas(s3_server, lake, 2, tmp_path_factory.mktemp("replicas"),
-                             read_consistency_seconds=INTERVAL)
-    yield {"lake": lake, "token": token, "servers": servers}
-    for server in servers:
-        server.stop()
 
 
 def seen_within(seconds: float, probe: Callable[[], Any]) -> tuple[Any, float]:

@@ -2,11 +2,11 @@
 ``MEDIAGRAPH_STORAGE_*`` variables, a real S3 server (SeaweedFS)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from graph_api.lake import Lake
@@ -17,16 +17,11 @@ from graph_api.pipeline.derive import derive
 from graph_api.pipeline.ingest import NewTitle, ingest
 from graph_api.pipeline.progress import Silent
 from graph_api.settings import Settings
-from tests.conftest import LiveServer
 from tests.e2e.live import gql
+from tests.replicas.writers import mediagraph
 from tests.s3 import SeaweedS3
 
 pytestmark = pytest.mark.s3
-
-
-def mediagraph(s3: SeaweedS3, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "graph_api.cli", *args], capture_output=True, text=True,
-                          timeout=300, check=False, env={**os.environ, **s3.env})
 
 
 def tiny_clip(path: Path) -> Path:
@@ -35,40 +30,46 @@ def tiny_clip(path: Path) -> Path:
     return path
 
 
-def test_ingest_token_serve_stats_and_optimize_on_an_s3_lake(s3_server: SeaweedS3, tmp_path: Path) -> None:
-    lake = s3_server.new_uri("commands")
-    clip = tiny_clip(tmp_path / "clip.mp4")
-
-    ingested = mediagraph(s3_server, "ingest", str(clip), "--new-title", "Harbour Lights", "--lake", lake)
+def test_ingest_token_serve_stats_and_optimize_on_an_s3_lake(s3_server: SeaweedS3, replicas: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    # the replicas are `mediagraph serve --lake s3://... --auth on` with MEDIAGRAPH_STORAGE_* (conftest.py);
+    # their lake was created by `mediagraph token create`
+    lake = replicas["lake"]
+    ingested = mediagraph(s3_server, "ingest", str(tiny_clip(tmp_path / "clip.mp4")), "--new-title",
+                          "Harbour Lights", "--lake", lake)
     assert ingested.returncode == 0, ingested.stderr
-    assert f"created lake at {lake}" in ingested.stderr
+    assert "created lake" not in ingested.stderr
     title_id = ingested.stdout.strip().splitlines()[-1]
-    assert any(key.endswith(".lance") for key in s3_server.keys(lake))
 
     created = mediagraph(s3_server, "token", "create", "--scopes", "read,write", "--all-titles", "--lake", lake)
     assert created.returncode == 0, created.stderr
-    token = created.stdout.strip().splitlines()[-1]
-
-    server = LiveServer(lake, extra_args=["--auth", "on"], env=s3_server.env, log_dir=tmp_path)
-    try:
-        bearer = {"Authorization": f"Bearer {token}"}
-        data = gql(server.url + "/graphql", "query($id: ID!) { title(id: $id) { name assets { totalCount } } }",
-                   {"id": title_id}, **bearer)
-        assert data["title"] == {"name": "Harbour Lights", "assets": {"totalCount": 1}}
-        made = gql(server.url + "/graphql", "mutation($i: TitleInput!) { createTitle(input: $i) { id } }",
-                   {"i": {"name": "Second Tide", "kind": "MOVIE", "releaseYear": 2025}}, **bearer)
-        assert made["createTitle"]["id"].startswith("title_")
-    finally:
-        server.stop()
+    bearer = {"Authorization": f"Bearer {created.stdout.strip().splitlines()[-1]}"}
+    url = replicas["servers"][0].url + "/graphql"
+    query = "query($id: ID!) { title(id: $id) { name assets { totalCount } } }"
+    deadline = time.time() + 15  # the replica notices the new token and the ingest within its intervals
+    while httpx.post(url, json={"query": "{ jobs { name } }"}, headers=bearer, timeout=30).status_code != 200:
+        assert time.time() < deadline, "the new token was not accepted"
+        time.sleep(0.2)
+    assert gql(url, query, {"id": title_id}, **bearer)["title"] == {"name": "Harbour Lights",
+                                                                    "assets": {"totalCount": 1}}
 
     stats = mediagraph(s3_server, "lake", "stats", "--json", "--lake", lake)
     assert stats.returncode == 0, stats.stderr
     assert '"titles"' in stats.stdout and '"assets"' in stats.stdout
     optimized = mediagraph(s3_server, "lake", "optimize", "--lake", lake)
     assert optimized.returncode == 0, optimized.stderr
-    assert "created lake" not in optimized.stderr
     listed = mediagraph(s3_server, "token", "list", "--json", "--lake", lake)
     assert listed.returncode == 0 and '"read"' in listed.stdout, listed.stderr
+    # the replicas keep serving the optimized lake
+    assert gql(url, query, {"id": title_id}, **bearer)["title"]["assets"]["totalCount"] == 1
+
+
+def test_the_first_command_on_a_new_s3_lake_creates_it_and_says_so(s3_server: SeaweedS3, tmp_path: Path) -> None:
+    lake = s3_server.new_uri("commands")
+    done = mediagraph(s3_server, "lake", "optimize", "--lake", lake)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(f"created lake at {lake}") == 1
+    assert any(key.endswith(".lance") for key in s3_server.keys(lake))
 
 
 def test_commands_on_a_missing_s3_lake_create_nothing(s3_server: SeaweedS3) -> None:
