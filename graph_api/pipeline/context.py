@@ -9,7 +9,7 @@ from typing import Any
 
 from graph_api.lake import Lake
 from graph_api.lake.lineage import LakeLineage, open_lineage
-from graph_api.media.store import is_remote
+from graph_api.media.store import is_remote, open_media
 from graph_api.pipeline.progress import Reporter, Silent
 
 # OpenLineage job namespace of every run the pipeline records
@@ -51,6 +51,17 @@ class Context:
             return cls(lineage.lake, lineage, scratch, media_uri=str(media_dir).rstrip("/"),
                        storage_options=dict(lake.connection.storage_options), **kw)
         return cls(lineage.lake, lineage, Path(media_dir).expanduser().resolve(), **kw)
+
+    def readable(self, asset: dict[str, Any], scratch: Path) -> Path:
+        """A local file with ``asset``'s bytes: its own path, or a copy (in ``scratch``) of a file that a
+        run put in the object-store media dir; media libraries read local files."""
+        if not is_remote(asset["uri"]):
+            return local_path(asset)
+        scratch.mkdir(parents=True, exist_ok=True)
+        target = scratch / asset["uri"].rsplit("/", 1)[-1]
+        with open_media(asset["uri"], self.storage_options) as source, target.open("wb") as copy:
+            copy.write(source.read())
+        return target
 
     @property
     def text_embedder(self) -> Any:

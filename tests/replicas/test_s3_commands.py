@@ -91,7 +91,8 @@ def test_derive_writes_a_proxy_to_an_s3_media_dir_and_reads_it_back(
     report = ingest(ctx, [tiny_clip(tmp_path / "clip.mp4")], NewTitle("Harbour Lights"))
     assert report.ok and report.title_id
 
-    derived = derive(ctx, report.title_id, ["proxy"])
+    # frame embeddings read the frames back from S3
+    derived = derive(ctx, report.title_id, ["proxy", "frames", "embeddings"])
     assert derived.ok, derived.summary()
     [proxy] = [a for a in lake.assets.list(title_ids=[report.title_id]).to_pylist() if a["role"] == "proxy"]
     assert proxy["uri"].startswith(media_uri + "/")
@@ -99,4 +100,7 @@ def test_derive_writes_a_proxy_to_an_s3_media_dir_and_reads_it_back(
         head = f.read(12)
         assert head[4:8] == b"ftyp"  # an MP4
         assert f.size() == proxy["size_bytes"]
-    assert not any(ctx.media_dir.rglob("*.mp4"))  # nothing left behind in the local scratch dir
+    frames = [a for a in lake.assets.list(title_ids=[report.title_id]).to_pylist() if a["role"] == "frame"]
+    assert frames and all(f["uri"].startswith(media_uri + "/") for f in frames)
+    assert {d.step: d.outputs > 0 for d in derived.done}["frame-embeddings"]
+    assert not any(p.is_file() for p in ctx.media_dir.rglob("*"))  # nothing left in the local scratch dir
