@@ -77,14 +77,17 @@ def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
         return 1
 
 
-def media_dir_for(settings: Any, flag: str | None) -> Path:
+def media_dir_for(settings: Any, flag: str | None) -> str | Path:
+    from graph_api.media.store import is_remote
     from graph_api.pipeline.context import default_media_dir
 
     chosen = flag or settings.media_dir
+    if chosen and is_remote(chosen):
+        return str(chosen)  # s3://...: written through the lake's storage options
     return Path(chosen).expanduser().resolve() if chosen else default_media_dir(settings.lake)
 
 
-def open_context(settings: Any, media_dir: Path, **kw: Any) -> Any:
+def open_context(settings: Any, media_dir: str | Path, **kw: Any) -> Any:
     from graph_api.lake import Lake
     from graph_api.pipeline.context import Context
     from graph_api.pipeline.progress import Bars

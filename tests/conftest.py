@@ -20,13 +20,53 @@ os.environ.setdefault("LANCE_LOG", "error")
 
 from graph_api.lake import Lake  # noqa: E402
 from graph_api.settings import Settings  # noqa: E402
+from tests.s3 import SeaweedS3  # noqa: E402
 
 _seq = itertools.count()
 
+TESTS = Path(__file__).resolve().parent
+# The core tests run on a local directory and on S3: the tests under these paths that use ``lake_dir`` (or
+# ``lake``, ``settings``, ``gql`` built on it) get both; ``pytest -m s3`` runs the S3 half alone and
+# ``-m "not s3"`` skips it. The rest keep a local directory: the S3 half must stay within ~90 s of the suite.
+ON_BOTH_BACKENDS = ("lake/", "lineage/test_lineage_store.py", "workflows/test_workflow_lake.py")
+LAKE_BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "lake_backend" in metafunc.fixturenames:
+        where = metafunc.definition.path.resolve().relative_to(TESTS).as_posix()
+        if where.startswith(ON_BOTH_BACKENDS):
+            metafunc.parametrize("lake_backend", LAKE_BACKENDS, indirect=True)
+
 
 @pytest.fixture
-def lake_dir(tmp_path: Path) -> str:
+def lake_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "local"))
+
+
+@pytest.fixture
+def lake_dir(lake_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where a test's lake lives: a tmp dir, or a fresh prefix on the test S3 server."""
+    if lake_backend == "s3":
+        return str(request.getfixturevalue("s3_lake_uri"))
     return str(tmp_path / "lake")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """One real S3 server (SeaweedFS on loopback) for the whole run, started when a test first needs it."""
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_lake_uri(s3_server: SeaweedS3, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh ``s3://`` lake; its storage options are in ``MEDIAGRAPH_STORAGE_*`` for this test, which is
+    where a deployment puts them (``Connection`` reads them when it is given none)."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server.new_uri()
 
 
 @pytest.fixture
@@ -99,10 +139,11 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, lake_dir: str, extra_args: list[str] | None = None, env: dict[str, str] | None = None,
-                 startup_seconds: float = 60) -> None:
+                 startup_seconds: float = 60, log_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(lake_dir).parent / f"server-{self.port}.log"
+        # next to a local lake; an s3:// lake has no directory to put it in
+        self.log = (log_dir or Path(lake_dir).parent) / f"server-{self.port}.log"
         # auth is on by default; these servers test everything else (tests/auth/ passes --auth on)
         cmd = [sys.executable, "-m", "graph_api.cli", "serve", "--lake", lake_dir, "--port", str(self.port),
                "--auth", "off", *(extra_args or [])]

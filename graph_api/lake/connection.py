@@ -7,6 +7,7 @@ It applies no access rule and hides nothing: readers read through a ``LakeView``
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -23,6 +24,7 @@ from graph_api.errors import LakeNotFound, Unavailable
 from graph_api.lake import compaction, indexes
 from graph_api.lake.counters import Counters, note_read
 from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
+from graph_api.settings import storage_options_from
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,11 @@ class Connection:
         create: bool = True,
     ) -> None:
         """Open the lake at ``uri``; ``create=False`` raises ``LakeNotFound`` instead of creating
-        one (a read-only command must not leave an empty lake behind a mistyped path)."""
+        one (a read-only command must not leave an empty lake behind a mistyped path). Without
+        ``storage_options`` the environment's are used (``MEDIAGRAPH_STORAGE_*``, ``AWS_*``), as a
+        command would: a lake opened from Python reaches the same object store."""
         self.uri = uri
+        self.storage_options = dict(storage_options or storage_options_from(os.environ))
         local = _local_path(uri)
         if not create and local is not None and not local.exists():
             # checked before connecting: connecting to a local path creates its directory
@@ -78,7 +83,7 @@ class Connection:
         try:
             self.db = lancedb.connect(
                 uri,
-                storage_options=dict(storage_options or {}) or None,
+                storage_options=self.storage_options or None,
                 read_consistency_interval=timedelta(seconds=read_consistency_seconds),
             )
             existing = set(self.table_names())

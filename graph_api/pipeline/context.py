@@ -2,12 +2,14 @@
 options, the embedders (loaded once, on first use) and the progress reporter."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from graph_api.lake import Lake
 from graph_api.lake.lineage import LakeLineage, open_lineage
+from graph_api.media.store import is_remote, open_media
 from graph_api.pipeline.progress import Reporter, Silent
 
 # OpenLineage job namespace of every run the pipeline records
@@ -36,11 +38,30 @@ class Context:
     reporter: Reporter = field(default_factory=Silent)
     _text_embedder: Any = None
     _image_descriptor: Any = None
+    # an object-store media dir (s3://...): steps work in the local ``media_dir`` (a scratch dir) and a
+    # run's files are uploaded here, with the lake's storage options, before its assets are registered
+    media_uri: str = ""
+    storage_options: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(cls, lake: Lake, settings: Any, media_dir: str | Path, **kw: Any) -> Context:
         lineage = open_lineage(lake, settings)
+        if is_remote(media_dir):
+            scratch = Path(tempfile.mkdtemp(prefix="mediagraph-media-"))
+            return cls(lineage.lake, lineage, scratch, media_uri=str(media_dir).rstrip("/"),
+                       storage_options=dict(lake.connection.storage_options), **kw)
         return cls(lineage.lake, lineage, Path(media_dir).expanduser().resolve(), **kw)
+
+    def readable(self, asset: dict[str, Any], scratch: Path) -> Path:
+        """A local file with ``asset``'s bytes: its own path, or a copy (in ``scratch``) of a file that a
+        run put in the object-store media dir; media libraries read local files."""
+        if not is_remote(asset["uri"]):
+            return local_path(asset)
+        scratch.mkdir(parents=True, exist_ok=True)
+        target = scratch / asset["uri"].rsplit("/", 1)[-1]
+        with open_media(asset["uri"], self.storage_options) as source, target.open("wb") as copy:
+            copy.write(source.read())
+        return target
 
     @property
     def text_embedder(self) -> Any:

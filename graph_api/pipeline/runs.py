@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from graph_api.media import store
 from graph_api.pipeline.context import NAMESPACE, Context
 from lineage.model import Run, embedding_node_id
 
@@ -121,6 +122,8 @@ def execute(ctx: Context, index: RunIndex, *, job: str, version: str, subject: s
     try:
         outputs = work(run_dir, lambda fraction: reporter(label, fraction))
         reporter(label, 1.0)
+        if ctx.media_uri:
+            _publish(ctx, run_dir, outputs)
         _write(ctx, run_id, outputs, wrote)
         run = lineage.finish_run(run_id, "COMPLETED", outputs=outputs.assets)
     except BaseException as exc:
@@ -157,8 +160,26 @@ def _write(ctx: Context, run_id: str, outputs: Outputs, wrote: dict[str, list[st
     lineage.attach_outputs(run_id, attached)
 
 
+def _remote(ctx: Context, local: Path) -> str:
+    return store.join(ctx.media_uri, local.relative_to(ctx.media_dir).as_posix())
+
+
+def _publish(ctx: Context, run_dir: Path, outputs: Outputs) -> None:
+    """Upload the run's files to the object-store media dir and point its assets there; the local
+    copies go (the scratch dir only holds a run while it works)."""
+    for asset in outputs.assets:
+        local = Path(asset["uri"])
+        if local.is_relative_to(run_dir) and local.is_file():
+            remote = _remote(ctx, local)
+            store.upload(local, remote, ctx.storage_options)
+            asset["uri"] = remote
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def _undo(ctx: Context, run_dir: Path, wrote: dict[str, list[str]]) -> None:
     shutil.rmtree(run_dir, ignore_errors=True)
+    if ctx.media_uri:
+        store.delete_tree(_remote(ctx, run_dir), ctx.storage_options)
     run_id = next(iter(wrote.get("run", ())), None)
     _delete_rows(ctx, wrote.get("segments", []), wrote.get("annotations", []))
     if run_id is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graph_api.pipeline.context import Context, local_path
+from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import Outputs, RunIndex, Work
 from graph_api.pipeline.shared_pass import SharedPass
 
@@ -226,7 +226,7 @@ def _plan_frame_embeddings(ctx: Context, index: RunIndex, subject: dict[str, Any
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
         rows = []
         for i, (segment, image) in enumerate(pairs):
-            [vector] = descriptor.describe([local_path(image)])
+            [vector] = descriptor.describe([ctx.readable(image, run_dir)])
             rows.append({"subject_id": segment["id"], "vector": vector.tolist()})
             progress((i + 1) / len(pairs))
         return Outputs(embeddings=[(FRAME_SPACE, descriptor.model, rows)])

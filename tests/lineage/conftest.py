@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import lancedb
 import pytest
 
+from graph_api.settings import storage_options_from
 from lineage import AssetInfo, InputRef, Job, LineageGraph, Run
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -113,5 +115,10 @@ def pipeline(make: Factory) -> LineageGraph:
 
 
 @pytest.fixture
-def db(tmp_path: Any) -> lancedb.DBConnection:
-    return lancedb.connect(str(tmp_path / "lake"))
+def db(lake_dir: str) -> lancedb.DBConnection:
+    return connect(lake_dir)
+
+
+def connect(uri: str) -> lancedb.DBConnection:
+    """The lake's database as the store tests open it: with the storage options a deployment sets."""
+    return lancedb.connect(uri, storage_options=storage_options_from(os.environ) or None)

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import lancedb
 import pytest
 
 from lineage import LineageGraph, UnknownEntityError, stale_assets
 from lineage.model import InputRef
 from lineage.service import Lineage
 from lineage.store import LanceLineageStore, inputs_to_arrow, outputs_to_arrow
+from tests.lineage.conftest import connect
 
 
 def _snapshot(g: LineageGraph) -> tuple:
@@ -40,8 +40,8 @@ def _open(db, assets) -> Lineage:
     return Lineage(LanceLineageStore(db), lambda: list(assets.values()), compact_every=3)
 
 
-def test_reopening_rebuilds_an_identical_graph(tmp_path, make, assets) -> None:
-    db = lancedb.connect(str(tmp_path / "lake"))
+def test_reopening_rebuilds_an_identical_graph(lake_dir, make, assets) -> None:
+    db = connect(lake_dir)
     first = _open(db, assets)
     _record(first, make, assets, "run_1", ["asset_src"], ["asset_proxy"], parameters={"crf": 18, "preset": "slow"})
     _record(first, make, assets, "run_2", ["asset_proxy", "asset_sub"], ["asset_f1", "asset_f2"], job="frames",
@@ -52,7 +52,7 @@ def test_reopening_rebuilds_an_identical_graph(tmp_path, make, assets) -> None:
     first.set_job_version("media", "frames", "2")
     first.update_run(make.run("run_3", [("asset_f1", 1)], ["ann_1"], job="embed", job_version=None))
 
-    again = _open(lancedb.connect(str(tmp_path / "lake")), assets)
+    again = _open(connect(lake_dir), assets)
     assert _snapshot(again.graph) == _snapshot(first.graph)
     assert again.graph.get_run("run_3").outputs == ("emb:clip:asset_f1", "seg_1", "ann_1")
     assert again.graph.get_run("run_3").status == "COMPLETED"
@@ -76,9 +76,9 @@ def test_orphan_edges_are_invisible_and_swept(db, make, assets) -> None:
     assert store.table("run_outputs").count_rows() == 1
 
 
-def test_second_process_sees_writes_through_refresh(db, tmp_path, make, assets) -> None:
+def test_second_process_sees_writes_through_refresh(db, lake_dir, make, assets) -> None:
     a = _open(db, assets)
-    b = _open(lancedb.connect(str(tmp_path / "lake")), assets)
+    b = _open(connect(lake_dir), assets)
     assert not b.refresh()
     _record(a, make, assets, "run_1", ["asset_src"], ["asset_proxy"])
     assert not a.refresh()  # its own write is already in its graph
