@@ -13,15 +13,14 @@ new, derives nothing fresh, and says it reused the lake. An interrupted build re
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from graph_api.lake import Lake
+from graph_api.media.store import demo_media_dir
 from graph_api.settings import Settings
 
 KINDS = {"FILM": "MOVIE", "SERIES": "SERIES", "EPISODE": "EPISODE"}
@@ -35,22 +34,6 @@ REVIEWS: dict[str, dict[str, Any]] = {
                    {"label": "gore", "start": 5.5, "end": 6.75, "confidence": 0.61}],
     },
 }
-
-
-def demo_media_dir(lake_uri: str) -> Path:
-    """``<lake's parent>/demo-media``, unless that is remote or inside a git work tree (never write
-    generated media into a repository): then ``~/.cache/mediagraph/demo-media-<hash of the lake>``."""
-    local = "://" not in lake_uri or lake_uri.startswith("file://")
-    if local:
-        candidate = Path(lake_uri.removeprefix("file://")).expanduser().resolve().parent / "demo-media"
-        if not _in_git_work_tree(candidate):
-            return candidate
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mediagraph"
-    return cache / f"demo-media-{hashlib.sha1(lake_uri.encode()).hexdigest()[:12]}"
-
-
-def _in_git_work_tree(path: Path) -> bool:
-    return any((p / ".git").exists() for p in [path, *path.parents])
 
 
 def build_demo(settings: Settings, lake: Lake | None = None, out: TextIO = sys.stderr) -> Lake:

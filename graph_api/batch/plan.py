@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph_api.batch.spaces import BatchSpace, frame_external_id
+from graph_api.batch.spaces import BatchSpace
 from graph_api.lake import sql
 from graph_api.lake.schemas import embeddings_schema
 from graph_api.lake.view import LakeView
+from graph_api.pipeline.steps import frame_external_id
 
 SEGMENT_COLUMNS = ["id", "asset_id", "kind", "start", "text", "produced_by"]
 

@@ -66,8 +66,3 @@ def space_named(name: str) -> BatchSpace:
     if space is None:
         raise InvalidArgument(f"unknown space {name!r}: batch embed fills {', '.join(sorted(SPACES))}", space=name)
     return space
-
-
-def frame_external_id(source_asset_id: str, start: float) -> str:
-    """The external id ``derive`` gives the image of the frame at ``start`` on its source (steps._plan_frames)."""
-    return f"derived:{source_asset_id}:frame:{round(start * 1000):09d}"

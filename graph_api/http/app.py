@@ -180,7 +180,8 @@ class GraphQLApp(GraphQL[Context, None]):
         if principal is None:
             raise unauthenticated()  # handle() refused it already: never build a context for nobody
         return make_context(self.services.settings, self.services.lake, lineage, access=access_for(principal),
-                            request_id=request_id, principal=principal)
+                            request_id=request_id, principal=principal,
+                            idempotency_key=request.headers.get("idempotency-key"))
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """Who the socket is: the token in the ``connection_init`` payload (``{"Authorization": "Bearer ..."}``

@@ -18,7 +18,7 @@ the caller may not see is 404, as if it did not exist. The reader needs the ``re
 
 Local files (a path or ``file://``) are served from under the media directories only (``media_roots``):
 a writer who registers ``/etc/passwd`` as an asset's uri cannot read it back here. ``s3://`` objects are
-read through the lake's storage options (``open_media``), under the lake's own bucket or an s3 media dir.
+read through the lake's storage options (``open_file``), under the lake's own bucket or an s3 media dir.
 """
 from __future__ import annotations
 
@@ -36,13 +36,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from graph_api.demo import demo_media_dir
 from graph_api.http.auth import forbidden, request_principal, unauthenticated
 from graph_api.http.errors import HTTPError
 from graph_api.lake.access import access_for
 from graph_api.lake.signing import SignatureError, signer_for
 from graph_api.lake.tokens import LOCAL, Principal
+from graph_api.media import store
 from graph_api.media.kinds import media_type_for
+from graph_api.media.store import demo_media_dir
 from graph_api.settings import Settings
 from graph_api.threads import run_sync
 
@@ -84,28 +85,13 @@ class MediaFile:
         self.handle.close()
 
 
-def s3_filesystem(storage_options: dict[str, str]) -> pafs.S3FileSystem:
-    """An S3 filesystem configured like LanceDB's object store (``MEDIAGRAPH_STORAGE_*`` / AWS variables)."""
-    o = {k.lower().removeprefix("aws_"): v for k, v in storage_options.items()}
-    endpoint = o.get("endpoint") or o.get("endpoint_url") or ""
-    scheme = "https"
-    if endpoint.startswith(("http://", "https://")):
-        scheme, _, endpoint = endpoint.partition("://")
-    if str(o.get("allow_http", "")).lower() in ("1", "true", "yes"):
-        scheme = "http" if not endpoint or scheme == "http" else scheme
-    return pafs.S3FileSystem(access_key=o.get("access_key_id"), secret_key=o.get("secret_access_key"),
-                             session_token=o.get("session_token"), region=o.get("region") or "us-east-1",
-                             endpoint_override=endpoint or None, scheme=scheme)
-
-
-def open_media(uri: str, storage_options: dict[str, str]) -> MediaFile | None:
-    """Open an asset's uri (a local path, ``file://`` or ``s3://``); None when there is nothing there."""
-    if uri.startswith("s3://"):
-        fs: pafs.FileSystem = s3_filesystem(storage_options)
-        path = uri.removeprefix("s3://")
-    else:
-        fs = pafs.LocalFileSystem()
-        path = uri.removeprefix("file://")
+def open_file(uri: str, storage_options: dict[str, str]) -> MediaFile | None:
+    """Open an asset's uri (a local path, ``file://`` or ``s3://``, through ``graph_api.media.store``, the one
+    way to reach media); None when there is nothing there or the scheme is not one media can live on."""
+    try:
+        fs, path = store.filesystem(uri, storage_options)
+    except ValueError:
+        return None
     info = fs.get_file_info(path)
     if info.type != pafs.FileType.File:
         return None
@@ -254,7 +240,7 @@ class MediaRoute:
         if not under_roots(uri, self.roots):
             raise HTTPError("This asset's file is outside the media directories this server serves", 403,
                             "MEDIA_OUTSIDE_ROOT")
-        media = await run_sync(open_media, uri, dict(self.services.settings.storage_options))
+        media = await run_sync(open_file, uri, dict(self.services.settings.storage_options))
         if media is None:
             raise HTTPError(f"The file of asset {asset_id!r} is missing", 404, "NOT_FOUND")
         try:
@@ -303,5 +289,5 @@ def routes(services: Any) -> list[Route]:
     return [Route("/media/{asset_id}", MediaRoute(services).handle, methods=["GET", "HEAD"])]
 
 
-__all__ = ["MediaFile", "content_type", "media_roots", "open_media", "parse_range", "routes", "s3_filesystem",
+__all__ = ["MediaFile", "content_type", "media_roots", "open_file", "parse_range", "routes",
            "under_roots"]

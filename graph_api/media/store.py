@@ -6,6 +6,8 @@ own S3 filesystem, so no second client library is needed.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,3 +70,19 @@ def delete_tree(uri: str, storage_options: Mapping[str, str]) -> None:
         fs.delete_dir(path)
     except (FileNotFoundError, OSError):
         pass
+
+
+def demo_media_dir(lake_uri: str) -> Path:
+    """``<lake's parent>/demo-media``, unless that is remote or inside a git work tree (never write
+    generated media into a repository): then ``~/.cache/mediagraph/demo-media-<hash of the lake>``."""
+    local = "://" not in lake_uri or lake_uri.startswith("file://")
+    if local:
+        candidate = Path(lake_uri.removeprefix("file://")).expanduser().resolve().parent / "demo-media"
+        if not _in_git_work_tree(candidate):
+            return candidate
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mediagraph"
+    return cache / f"demo-media-{hashlib.sha1(lake_uri.encode()).hexdigest()[:12]}"
+
+
+def _in_git_work_tree(path: Path) -> bool:
+    return any((p / ".git").exists() for p in [path, *path.parents])

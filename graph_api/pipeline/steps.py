@@ -51,6 +51,11 @@ class Step:
     plan: Callable[[Context, RunIndex, dict[str, Any], SharedPass], Plan | str]
 
 
+
+def frame_external_id(source_asset_id: str, seconds: float) -> str:
+    """The external id of the image of the frame at ``seconds`` on its source: a rerun finds it again."""
+    return f"derived:{source_asset_id}:frame:{round(seconds * 1000):09d}"
+
 def technical(asset: dict[str, Any]) -> dict[str, Any]:
     import json
 
@@ -145,11 +150,10 @@ def _plan_frames(ctx: Context, index: RunIndex, subject: dict[str, Any], shared:
         for frame in frames:
             path = shared.take(frame.path, run_dir)
             checksum, _ = sha256_file(path)
-            ms = round(frame.time * 1000)
             assets.append({
                 "title_id": subject["title_id"], "media_type": "IMAGE", "role": "frame", "uri": str(path),
                 "checksum": checksum, "size_bytes": path.stat().st_size, "width": frame.width,
-                "height": frame.height, "external_id": f"derived:{subject['id']}:frame:{ms:09d}",
+                "height": frame.height, "external_id": frame_external_id(subject["id"], frame.time),
                 "technical": {"container": "jpeg", "time": frame.time, "source_asset": subject["id"],
                               "at_shot_start": any(abs(frame.time - s) < 0.05 for s in starts)},
             })

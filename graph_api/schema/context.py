@@ -104,6 +104,8 @@ class Context:
     request_id: str = ""
     # who is asking (a token's name and scopes; LOCAL with auth off): e.g. the reviewer of a review
     principal: Principal = LOCAL
+    # the request's ``Idempotency-Key`` header: the key of its mutation when the document gives none
+    idempotency_key: str | None = None
     loaders: Loaders = field(init=False)
     # counts the lake reads of this request, for extensions.lakeReads (from creation, in the request's context)
     reads: ReadCount = field(default_factory=count_reads)
@@ -121,7 +123,8 @@ class Context:
 
 
 def make_context(settings: Settings, lake: LakeView, lineage: LakeLineage | None = None, access: Access | None = None,
-                 request_id: str = "", principal: Principal = LOCAL) -> Context:
+                 request_id: str = "", principal: Principal = LOCAL, idempotency_key: str | None = None) -> Context:
     view = lake if access is None or access.unlimited else lake.with_access(access)
     seen = LineageView(lineage, view) if lineage is not None else None
-    return Context(settings=settings, lake=view, lineage=seen, request_id=request_id, principal=principal)
+    return Context(settings=settings, lake=view, lineage=seen, request_id=request_id, principal=principal,
+                   idempotency_key=idempotency_key)

@@ -3,7 +3,8 @@ writes nothing; the same key with a different request is refused with IDEMPOTENC
 
 Keys are per principal (a token, a JWT subject, ``local``) and name the whole request: its document,
 operation and variables, hashed. The key is an argument of each mutation field (``recordRun`` has it in
-its ``RunInput``, where lineage also keeps it); a request whose mutations give different keys is refused.
+its ``RunInput``, where lineage also keeps it) or the request's ``Idempotency-Key`` header; a request whose
+mutations (or header) give different keys is refused. A query ignores the header.
 This extension answers a retry before any resolver runs; the claim and the stored response live in the
 lake (``graph_api.lake.idempotency``, which says what a crash leaves).
 """
@@ -78,6 +79,11 @@ def request_keys(document: DocumentNode, operation_name: str | None,
     return keys
 
 
+def is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation == OperationType.MUTATION
+
+
 def _value(node: ValueNode, variables: dict[str, Any]) -> Any:
     if isinstance(node, VariableNode):
         return variables.get(node.name.value)
@@ -125,8 +131,11 @@ class Idempotency(SchemaExtension):
         document = context.graphql_document
         if context.result is None and document is not None:
             keys = request_keys(document, context.operation_name, context.variables)
+            header = context.context.idempotency_key
+            if header is not None and is_mutation(document, context.operation_name):
+                keys.add(header)  # the header and the argument, when both are given, must agree
             if len(keys) > 1:
-                context.result = _refusal("give one idempotencyKey per request: its mutations gave several",
+                context.result = _refusal("give one idempotencyKey per request: its mutations (or its Idempotency-Key header) gave several",
                                           "INVALID_ARGUMENT")
             elif keys:
                 key = next(iter(keys))

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graph_api.batch.spaces import frame_external_id
 from graph_api.lake import Lake
 from graph_api.media.images import write_image
+from graph_api.pipeline.steps import frame_external_id
 from tests.conftest import asset_input, checksum, make_title
 
 LINES = ["The storm is coming over the harbour.", "Pour me another coffee.", "Cast off the lines!"]

@@ -194,3 +194,27 @@ def test_metrics_report_commit_conflicts_retried(server: LiveServer, writer: tup
     metrics = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {writer[1]}"}, timeout=30)
     assert metrics.status_code == 200
     assert "mediagraph_lake_commit_conflict_retries" in metrics.text
+
+
+def test_the_idempotency_key_header_keys_a_mutation_and_must_agree_with_the_argument(
+        server: LiveServer, writer: tuple[str, str], connection: Connection) -> None:
+    def send(query: str, variables: dict[str, Any], key: str) -> dict[str, Any]:
+        response = httpx.post(server.url + "/graphql", json={"query": query, "variables": variables},
+                              headers={"Authorization": f"Bearer {writer[1]}", "Idempotency-Key": key}, timeout=60)
+        assert response.status_code in (200, 400), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    plain = "mutation($name: String!) { createTitle(input: {name: $name, kind: MOVIE}) { id } }"
+    first = send(plain, {"name": "Header keyed"}, "header-1")
+    assert not first.get("errors"), first
+    titles = rows(connection, "titles")
+    again = send(plain, {"name": "Header keyed"}, "header-1")
+    assert again["data"] == first["data"] and again["extensions"]["idempotentReplay"] is True
+    assert rows(connection, "titles") == titles
+    # the header and an argument naming another key: refused, nothing written
+    refused = send(CREATE, {"name": "Header keyed", "key": "argument-2"}, "header-2")
+    assert codes(refused) == ["INVALID_ARGUMENT"] and refused["data"] is None
+    assert rows(connection, "titles") == titles
+    # a query ignores the header
+    assert not send("{ titles(first: 1) { totalCount } }", {}, "header-1").get("errors")

@@ -1,14 +1,16 @@
 """Two ``mediagraph serve`` replicas on one S3 lake (real processes, auth on): a write through one is seen
-through the other within the read-consistency interval, its lineage, search hits and a token revocation
-included; concurrent writers through both lose and duplicate nothing."""
+through the other within the read-consistency interval, its lineage, search hits, events (a subscriber on
+the other replica) and a token revocation included; concurrent writers through both lose and duplicate nothing."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.replicas.conftest import INTERVAL
 from tests.replicas.writers import Client, concurrent_writes, create_token, lost_and_duplicated, mediagraph
@@ -88,3 +90,45 @@ def test_concurrent_writers_through_two_replicas_lose_and_duplicate_nothing(
     assert result == {table: ([], []) for table in ("titles", "assets", "runs")}
     print(f"{report.mutations} mutations in {report.seconds:.1f} s, {report.retried} retried")
 
+
+
+def test_a_subscriber_on_one_replica_gets_the_events_of_writes_through_the_other(
+        replicas: dict[str, Any]) -> None:
+    a = Client(replicas["servers"][0].url, replicas["token"])
+    url = replicas["servers"][1].url.replace("http", "ws") + "/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {replicas['token']}"}}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "e", "type": "subscribe", "payload": {
+            "query": "subscription { events(kinds: [TITLE_CREATED, ASSET_REGISTERED]) { kind id title { id } } }"}}))
+
+        def event_of(wanted: str, seconds: float) -> dict[str, Any] | None:
+            deadline = time.perf_counter() + seconds
+            while (left := deadline - time.perf_counter()) > 0:
+                try:
+                    message = json.loads(ws.recv(timeout=left))
+                except TimeoutError:
+                    return None
+                assert message["type"] == "next", message
+                event = message["payload"]["data"]["events"]
+                if event["id"] == wanted:
+                    return dict(event)
+            return None
+
+        # the feed delivers what is committed after the subscriber joined: write until a title's event arrives
+        title = None
+        for attempt in range(int((INTERVAL + SLACK) / 2) + 1):
+            created = a.call("mutation($i: TitleInput!) { createTitle(input: $i) { id } }",
+                             {"i": {"name": f"Events across replicas {attempt}", "kind": "MOVIE"}})["createTitle"]["id"]
+            if event_of(created, 2.0) is not None:
+                title = created
+                break
+        assert title is not None, "no TITLE_CREATED written through replica A reached the subscriber on B"
+        started = time.perf_counter()
+        [asset] = a.call("mutation($i: [AssetInput!]!) { registerAssets(input: $i) { id } }", {"i": [
+            {"titleId": title, "mediaType": "VIDEO", "role": "source", "uri": "s3://studio/events.mov"}]}
+        )["registerAssets"]
+        event = event_of(asset["id"], INTERVAL + SLACK)
+        assert event == {"kind": "ASSET_REGISTERED", "id": asset["id"], "title": {"id": title}}
+        print(f"an event of a write through replica A reached a subscriber on B in {time.perf_counter() - started:.2f} s")
+    a.close()
