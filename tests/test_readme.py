@@ -36,8 +36,10 @@ README = ROOT / "README.md"
 
 # sh blocks not run, by their first line, and why
 NOT_RUN = {
-    "python3.11 -m venv .venv && .venv/bin/pip install -e '.[ml]' && .venv/bin/mediagraph demo":
-        "installs the project (the test environment already did) and then serves until stopped; "
+    "python3.11 -m venv .venv && .venv/bin/pip install -e '.[ml]' && bash .ci/setup-explore.sh "
+    "&& .venv/bin/mediagraph demo":
+        "installs the project and builds the explorer (the test environment already did) and then serves until "
+        "stopped; "
         "the demo it builds is the fixture below",
     "bash .ci/setup && .venv/bin/python -m pytest -q":
         "installs the CI prerequisites (apt, npm) and runs the whole suite, this test included",
