@@ -17,12 +17,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
-from itertools import repeat
 
 from lineage.bulk import REPLACEABLE_PREFIXES
 from lineage.graph import LineageGraph, to_micros
 from lineage.model import RUN_PREFIX
-from lineage.traversal import Direction, Limits, Traversal, check_request
+from lineage.traversal import Direction, Limits, Traversal, check_request, walk
 
 
 def as_of(graph: LineageGraph, ts: datetime) -> LineageGraph:
@@ -68,55 +67,24 @@ def traverse_as_of(graph: LineageGraph, root: str, direction: Direction, max_dep
         if not ((info is not None and info.created_at <= ts)
                 or any(kept(n) for n in (*g._succ[root], *g._pred[root]) if n.startswith(RUN_PREFIX))):
             return None
-    adjs = {"DOWNSTREAM": (g._succ,), "UPSTREAM": (g._pred,), "BOTH": (g._succ, g._pred)}[direction]
     upward = direction != "DOWNSTREAM"
 
-    # the level-synchronous BFS of traversal._traverse_python, dropping runs recorded after ts
-    visited = {root}
-    nodes: list[tuple[str, int]] = [(root, 0)]
-    order: list[str] = [root]
-    level: list[str] = [root]
-    partial = False
-    depth = 0
-    while level:
-        if upward and not all(_same_producers(graph, u, kept) for u in level if u.startswith(REPLACEABLE_PREFIXES)):
-            return None
-        frontier: set[str] = set()
-        for adj in adjs:
-            frontier.update(*[adj[u] for u in level])
-        frontier -= visited
-        runs = [n for n in frontier if n.startswith(RUN_PREFIX)]
-        for run_id in runs:
+    def level_ok(level: list[str]) -> bool:
+        return not upward or all(_same_producers(graph, u, kept) for u in level if u.startswith(REPLACEABLE_PREFIXES))
+
+    def prune(frontier: set[str]) -> bool:
+        """Drop the runs recorded after ts; a run replaced in the live graph but not yet at the cut
+        (the past graph still links it) is beyond what filtering can answer."""
+        for run_id in [n for n in frontier if n.startswith(RUN_PREFIX)]:
             if not kept(run_id):
                 frontier.discard(run_id)
             elif graph.is_replaced(run_id) and not replaced.by_cut(run_id):
-                return None
-        if not frontier:
-            break
-        if depth == max_depth:
-            partial = True
-            break
-        nxt = sorted(frontier)
-        room = limit - len(order)
-        if len(nxt) > room:
-            nxt = nxt[:room]
-            partial = True
-        depth += 1
-        visited.update(nxt)
-        order.extend(nxt)
-        nodes.extend(zip(nxt, repeat(depth)))
-        level = nxt
-        if partial:
-            break
+                return False
+        return True
+
     if root.startswith(RUN_PREFIX) and graph.is_replaced(root) and not replaced.by_cut(root):
         return None
-    succ = g._succ
-    edges: list[tuple[str, str]] = []
-    for u in order:
-        out = succ[u]
-        if out:
-            edges.extend(zip(repeat(u), sorted(v for v in out if v in visited)))
-    return Traversal(root, nodes, edges, partial)
+    return walk(graph, root, direction, max_depth, limit, level_ok=level_ok, prune=prune)
 
 
 def _same_producers(graph: LineageGraph, node_id: str, kept: Callable[[str], bool]) -> bool:

@@ -7,7 +7,7 @@ topological order with ties broken by id, assets by (title, role, id).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
@@ -78,13 +78,13 @@ def traverse(
     check_request(direction, max_depth, limit, limits)
     _require(graph, root)
     if graph._index is None:
-        unbounded = _traverse_python(graph, root, direction, max_depth, limit)
+        unbounded = walk(graph, root, direction, max_depth, limit)
         assert unbounded is not None  # without a budget the walk always finishes
         return unbounded
     else:
         # Small answers (an upstream walk, mostly) are quicker in Python than the
         # index's fixed per-level cost; past a few thousand nodes the index wins.
-        found = _traverse_python(graph, root, direction, max_depth, limit, budget=INDEX_ABOVE)
+        found = walk(graph, root, direction, max_depth, limit, budget=INDEX_ABOVE)
         if found is None:
             found = _traverse_indexed(graph, root, direction, max_depth, limit)
     return found
@@ -102,11 +102,16 @@ def check_request(direction: Direction, max_depth: int, limit: int, limits: Limi
         raise LimitExceededError(f"unknown direction {direction!r}")
 
 
-def _traverse_python(
+def walk(
     graph: LineageGraph, root: str, direction: Direction, max_depth: int, limit: int,
-    budget: int | None = None,
+    budget: int | None = None, *, level_ok: Callable[[list[str]], bool] | None = None,
+    prune: Callable[[set[str]], bool] | None = None,
 ) -> Traversal | None:
-    """Set-based BFS over the networkx dicts; None once more than ``budget`` nodes are found."""
+    """Set-based BFS over the networkx dicts; None once more than ``budget`` nodes are found.
+
+    A walk over a filtered graph (``history``'s as-of walk) passes ``prune``, which drops what the
+    filter hides from each new frontier, and ``level_ok``, asked of each level before it expands;
+    either answers False when the filter cannot be applied exactly, and the walk gives up (None)."""
     g = graph.digraph
     adjs = {
         "DOWNSTREAM": (g._succ,),
@@ -123,10 +128,14 @@ def _traverse_python(
     partial = False
     depth = 0
     while level:
+        if level_ok is not None and not level_ok(level):
+            return None
         frontier: set[str] = set()
         for adj in adjs:
             frontier.update(*[adj[u] for u in level])
         frontier -= visited
+        if prune is not None and not prune(frontier):
+            return None
         if not frontier:
             break
         if depth == max_depth:
