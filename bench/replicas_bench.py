@@ -19,7 +19,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.replicas.writers import concurrent_writes, create_token, lost_and_duplicated, start_replicas  # noqa: E402
+from tests.replicas.writers import Report, concurrent_writes, create_token, lost_and_duplicated, start_replicas  # noqa: E402
 from tests.s3 import SeaweedS3  # noqa: E402
 
 
@@ -29,6 +29,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="client threads per replica")
     parser.add_argument("--mutations", type=int, default=500, help="per thread")
     parser.add_argument("--interval", type=float, default=1.0, help="read-consistency interval, seconds")
+    parser.add_argument("--progress-every", type=float, default=30.0, help="seconds between progress lines")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mg-replicas-"))
     s3 = SeaweedS3(root / "s3")
@@ -38,7 +39,14 @@ def main() -> int:
         _, token = create_token(s3, lake)
         servers = start_replicas(s3, lake, args.replicas, root, read_consistency_seconds=args.interval)
         print(f"{args.replicas} replicas x {args.threads} threads x {args.mutations} mutations on {lake}", flush=True)
-        report = concurrent_writes([s.url for s in servers], token, args.threads, args.mutations)
+        total = args.replicas * args.threads * args.mutations
+
+        def progress(report: Report, elapsed: float) -> None:
+            print(f"  {elapsed:6.0f} s: {report.mutations}/{total} mutations ({report.mutations / elapsed:.1f}/s), "
+                  f"failures {len(report.failures)}", flush=True)
+
+        report = concurrent_writes([s.url for s in servers], token, args.threads, args.mutations,
+                                   progress=progress, every=args.progress_every)
         print(f"{report.mutations} mutations in {report.seconds:.1f} s ({report.mutations / report.seconds:.1f}/s), "
               f"client retries {report.retried}, failures {len(report.failures)}")
         for failure in report.failures[:5]:

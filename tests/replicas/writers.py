@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,6 @@ def _writer(client: Client, name: str, count: int, report: Report, lock: threadi
     """``count`` mutations, cycling: a title, two assets in it, a run from one of them to a proxy."""
     title_id = asset_id = None
     titles, assets, runs = set(), set(), set()
-    done = 0
     try:
         for i in range(count):
             key = f"{name}-{i}"
@@ -125,20 +125,22 @@ def _writer(client: Client, name: str, count: int, report: Report, lock: threadi
                     "outputs": [_asset(title_id, f"{key}-proxy", role="proxy")]}})
                 runs.add(key)
                 assets.add(f"{key}-proxy")
-            done += 1
+            with lock:
+                report.mutations += 1
     except AssertionError as exc:
         with lock:
             report.failures.append(f"{name}: {exc}")
     finally:
         with lock:
-            report.mutations += done
             report.expected["titles"] |= titles
             report.expected["assets"] |= assets
             report.expected["runs"] |= runs
 
 
-def concurrent_writes(urls: list[str], token: str, threads_per_replica: int, mutations: int) -> Report:
-    """``threads_per_replica`` client threads per replica, each making ``mutations`` mutations."""
+def concurrent_writes(urls: list[str], token: str, threads_per_replica: int, mutations: int, *,
+                      progress: Callable[[Report, float], None] | None = None, every: float = 30.0) -> Report:
+    """``threads_per_replica`` client threads per replica, each making ``mutations`` mutations;
+    ``progress(report, elapsed)`` is called every ``every`` seconds while they run."""
     report, lock = Report(), threading.Lock()
     clients = [Client(url, token) for url in urls for _ in range(threads_per_replica)]
     threads = [threading.Thread(target=_writer, args=(c, f"r{n // threads_per_replica}t{n % threads_per_replica}",
@@ -147,7 +149,10 @@ def concurrent_writes(urls: list[str], token: str, threads_per_replica: int, mut
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():
+            thread.join(timeout=every)
+            if progress is not None and thread.is_alive():
+                progress(report, time.perf_counter() - started)
     report.seconds = time.perf_counter() - started
     report.retried = sum(c.retried for c in clients)
     for client in clients:
