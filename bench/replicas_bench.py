@@ -11,6 +11,7 @@ tests/replicas/test_replicas.py runs the same writers at CI size.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -31,6 +32,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="read-consistency interval, seconds")
     parser.add_argument("--progress-every", type=float, default=30.0, help="seconds between progress lines")
     args = parser.parse_args()
+    # a kill (SIGTERM) stops the servers and the S3 server too, not only this process
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(tempfile.mkdtemp(prefix="mg-replicas-"))
     s3 = SeaweedS3(root / "s3")
     servers = []
