@@ -219,3 +219,24 @@ def test_with_auth_on_it_asks_for_a_token_once_and_media_plays_by_signed_urls(pa
         context.close()
     finally:
         guarded.stop()
+
+
+def test_a_redelivered_source_marks_its_derivatives_and_its_approval_stale(page: Any, world: dict[str, Any]) -> None:
+    """Runs last in the module: it re-delivers the source (version 2), so everything derived from version 1 is stale."""
+    source, proxy = world["source"], world["proxy"]
+    [again] = gql(world["server"], """mutation($i: [AssetInput!]!) { registerAssets(input: $i) { id version } }""", {"i": [{
+        "titleId": world["film"]["id"], "mediaType": "VIDEO", "role": "source", "uri": source["uri"],
+        "externalId": source["external_id"], "checksum": "sha256:" + "0" * 64}]})["registerAssets"]
+    assert again == {"id": source["id"], "version": 2}
+    page.goto(f"{world['server'].url}/explore/#/title/{world['film']['id']}")
+    card = page.locator(f"[data-asset='{proxy['id']}']")
+    card.locator(".badge.stale").wait_for(timeout=20_000)
+    assert page.locator(f"[data-asset='{source['id']}'] .badge.stale").count() == 0  # the source itself is current
+    assert "stale" in page.locator(f"[data-asset='{source['id']}'] [data-testid=approval]").inner_text()  # approved v1
+    page.goto(f"{world['server'].url}/explore/#/asset/{proxy['id']}")
+    page.locator("h1 .badge.stale").wait_for(timeout=20_000)
+    graph = page.locator("[data-testid=lineage-graph]")
+    page.wait_for_function("el => el.dataset.drawn !== undefined", arg=graph.element_handle(), timeout=20_000, polling=100)
+    stale_nodes = graph.evaluate("el => el.cy.nodes('.stale').map(n => n.id())")
+    assert proxy["id"] in stale_nodes and source["id"] not in stale_nodes
+    shot(page, "stale")
