@@ -21,9 +21,18 @@ PAGE = """<!doctype html>
 <title>Media Graph · GraphiQL</title>
 <link rel="icon" href="{static}/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{static}/graphiql.min.css">
-<style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
+<style>
+html, body {{ height: 100%; margin: 0; }}
+body {{ display: flex; flex-direction: column; }}
+#mediagraph-bar {{ flex: none; display: flex; gap: 1em; align-items: center; padding: 4px 12px;
+  font: 13px system-ui, sans-serif; background: #111827; color: #f9fafb; }}
+#mediagraph-bar a {{ color: #93c5fd; text-decoration: none; }}
+#graphiql {{ flex: 1; min-height: 0; }}
+</style>
 </head>
 <body>
+<nav id="mediagraph-bar"><strong>Media Graph · GraphiQL</strong>
+<a id="mediagraph-explore" href="{explore}">Explorer: titles, player, lineage graph →</a></nav>
 <div id="graphiql">Loading GraphiQL…</div>
 <script id="mediagraph-config" type="application/json">{config}</script>
 <script src="{static}/react.production.min.js"></script>
@@ -43,4 +52,5 @@ def render(root_path: str = "", endpoint: str = "/graphql", ids: Mapping[str, st
               "examples": tabs(ids or UNKNOWN), "headers": "{}"}
     # "</" must not end the <script> element early
     text = json.dumps(config).replace("</", "<\\/")
-    return PAGE.format(static=html.escape(root_path + "/static"), config=text)
+    return PAGE.format(static=html.escape(root_path + "/static"), explore=html.escape(root_path + "/explore/"),
+                       config=text)

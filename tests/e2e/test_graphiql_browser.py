@@ -34,6 +34,9 @@ def test_graphiql_runs_a_query_with_a_bearer_token_from_the_header_editor(browse
     page.goto(f"{server.url}/graphql")
     page.wait_for_selector(".graphiql-execute-button", timeout=30_000)
 
+    # the bar above GraphiQL links to the explorer
+    assert page.locator("#mediagraph-explore").get_attribute("href") == "/explore/"
+
     tabs = page.locator(".graphiql-tab").all_inner_texts()
     assert any("TitleWithAssets" in t for t in tabs), tabs
     assert any("AssetLineage" in t for t in tabs) and any("Search" in t for t in tabs), tabs
