@@ -10,7 +10,10 @@ runs) and, unless --no-separate, once each reading the file alone (as before the
 decode). Every figure is printed beside its floor measured in the same run (a bare read
 of the file for the checksum, a bare PyAV decode of the same streams for decode-based
 steps) and the ratio. Prints wall and CPU seconds and the real-time factor (media seconds
-per wall second). --profile adds the top lines of a cProfile of the shared pass.
+per wall second), and the "unshared" bound: on a machine shared with other jobs the wall clock
+measures the neighbours too. --profile adds the top lines of a cProfile of the shared pass (all
+its Python threads: the decoding one, the proxy encoder's, the audio analysis').
+--no-embeddings skips the dialogue embeddings row.
 """
 
 from __future__ import annotations
