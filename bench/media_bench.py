@@ -1,7 +1,7 @@
 """Media pipeline benchmark: one generated 1080p clip through every media step.
 
     python bench/media_bench.py [--minutes 10] [--height 1080] [--lines 2000] [--keep DIR]
-                                [--no-separate] [--profile]
+                                [--no-separate] [--no-embeddings] [--profile]
 
 Generates a clip with PyAV (shots with hard cuts, a tone with silent and clipped
 stretches), then times probe + checksum, and proxy, shot detection, frames (every 10 s
@@ -10,7 +10,10 @@ runs) and, unless --no-separate, once each reading the file alone (as before the
 decode). Every figure is printed beside its floor measured in the same run (a bare read
 of the file for the checksum, a bare PyAV decode of the same streams for decode-based
 steps) and the ratio. Prints wall and CPU seconds and the real-time factor (media seconds
-per wall second). --profile adds the top lines of a cProfile of the shared pass.
+per wall second), and the "unshared" bound: on a machine shared with other jobs the wall clock
+measures the neighbours too. --profile adds the top lines of a cProfile of the shared pass (all
+its Python threads: the decoding one, the proxy encoder's, the audio analysis').
+--no-embeddings skips the dialogue embeddings row.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import random
 import resource
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,6 +149,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-separate", action="store_true", help="skip timing each step reading the file alone")
+    parser.add_argument("--no-embeddings", action="store_true", help="skip the dialogue embeddings row")
     parser.add_argument("--profile", action="store_true", help="print the top lines of a cProfile of the shared pass")
     args = parser.parse_args()
 
@@ -215,12 +220,22 @@ def main() -> None:
         "audio": AudioAnalyser(),
     }
     profiler = cProfile.Profile() if args.profile else None
+    thread_profilers: list[cProfile.Profile] = []
+
+    def profile_thread(*_: object) -> None:
+        # the pass's own threads (encoder, audio analysis) start their own profiler on their first call
+        sys.setprofile(None)
+        thread_profilers.append(thread_profiler := cProfile.Profile())
+        thread_profiler.enable()
+
     with bar("one pass") as p, Timer() as t:
         if profiler is not None:
+            threading.setprofile(profile_thread)
             profiler.enable()
         out = run_pass(src, consumers, p)
         if profiler is not None:
             profiler.disable()
+            threading.setprofile(None)  # type: ignore[arg-type]
     failed = {k: v for k, v in out.items() if isinstance(v, BaseException)}
     if failed:
         raise SystemExit(f"the shared pass failed: {failed}")
@@ -251,7 +266,9 @@ def main() -> None:
         record("alone: audio quality", t, floor_audio,
                f"{q.integrated_lufs} LUFS, {q.true_peak_dbtp} dBTP, {len(q.silence)} silences, {len(q.clipping)} clips")
 
-    if text_embeddings_available():
+    if args.no_embeddings:
+        pass
+    elif text_embeddings_available():
         embedder = TextEmbedder()
         t0 = time.perf_counter()
         embedder.embed(["warm up"])
@@ -285,8 +302,12 @@ def main() -> None:
     print(f"load average during the run: {load5:.1f} (5 min) on {os.cpu_count()} cores")
     if profiler is not None:
         text = io.StringIO()
-        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(12)
-        print("profile of the shared pass (cProfile, by own time; C calls as PyAV methods):")
+        stats = pstats.Stats(profiler, stream=text)
+        for thread_profiler in thread_profilers:
+            stats.add(thread_profiler)
+        stats.sort_stats("tottime").print_stats(14)
+        print(f"profile of the shared pass, its {1 + len(thread_profilers)} Python threads together (cProfile, by "
+              "own time: a C call's wall time in its thread, so threads that overlap add up to more than the pass):")
         print("\n".join(line for line in text.getvalue().splitlines()[4:] if line.strip()))
     if args.json:
         args.json.write_text(json.dumps({"clip": {"width": spec.width, "height": spec.height, "seconds": spec.duration,

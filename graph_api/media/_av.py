@@ -1,10 +1,11 @@
-"""Shared PyAV plumbing: opening inputs with the layer's error mapping, and progress reporting."""
+"""Shared PyAV plumbing: opening inputs with the layer's error mapping, picture sizes, and progress reporting."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -38,6 +39,20 @@ def open_input(path: str | Path) -> Iterator[av.container.InputContainer]:
         raise CorruptMediaError(f"decoding failed ({exc.strerror})", path) from exc
     finally:
         container.close()
+
+
+def fit_height(height: int, target_height: int) -> int:
+    """The height a ``height``-line picture scaled to ``target_height`` lines gets: never upscaled, even."""
+    out_h = min(target_height, height)
+    return max(out_h - out_h % 2, 2)
+
+
+def fit_size(width: int, height: int, sample_aspect: Fraction | None, target_height: int) -> tuple[int, int]:
+    """Width follows the display aspect ratio, rounded to even numbers as 4:2:0 requires."""
+    display_width = width * (sample_aspect if sample_aspect else 1)
+    out_h = fit_height(height, target_height)
+    out_w = round(display_width * out_h / height / 2) * 2
+    return max(out_w, 2), max(out_h, 2)
 
 
 def duration_of(container: av.container.InputContainer) -> float:

@@ -85,10 +85,11 @@ def audio_quality(
 
 
 class AudioAnalyser(Consumer):
-    """``audio_quality`` as a consumer of a decode pass (``onepass``)."""
+    """``audio_quality`` as a consumer of a decode pass (``onepass``), on its own thread: the
+    filters are numpy and scipy work the decoding thread need not wait for."""
 
-    wants_video = False
     wants_audio = True
+    threaded = True
 
     def __init__(self, silence_dbfs: float = -60.0, min_silence_seconds: float = 0.5, clip_level: float = 0.89,
                  min_clipped_samples: int = 3) -> None:

@@ -20,12 +20,11 @@ from pathlib import Path
 import av
 from av.video.reformatter import VideoReformatter
 
-from ._av import Progress, Reporter, duration_of, open_input
+from ._av import Progress, Reporter, duration_of, fit_size, open_input
 from .errors import NoSuitableStreamError
 from .images import write_image
-from .onepass import Consumer, main_video
+from .onepass import Consumer, Picture, main_video
 from .shots import _WINDOW, ShotDetector
-from .transcode import proxy_size
 
 # Without a keyframe index (some containers), decode forward while the next target is this close
 # and seek beyond it; typical GOPs are 1-5 s.
@@ -76,7 +75,7 @@ def extract_frames(
             report = Reporter(progress, len(targets))
             rate = float(stream.average_rate or stream.guessed_rate or 25)
             cc = stream.codec_context
-            size = proxy_size(cc.width, cc.height, cc.sample_aspect_ratio, height or cc.height)
+            size = fit_size(cc.width, cc.height, cc.sample_aspect_ratio, height or cc.height)
             seen: set[int] = set()
             scaler = VideoReformatter()
             for i, frame in enumerate(_frames_at(container, stream, targets, 0.5 / rate)):
@@ -143,7 +142,6 @@ class FrameGrabber(Consumer):
     """
 
     wants_video = True
-    wants_audio = False
 
     def __init__(self, out_dir: str | Path, interval: float, at: Sequence[float] = (), height: int | None = 360,
                  suffix: str = ".jpg", shots: ShotDetector | None = None) -> None:
@@ -151,9 +149,10 @@ class FrameGrabber(Consumer):
         self.interval, self.at, self.height, self.suffix, self.shots = interval, at, height, suffix, shots
         self.written: list[Frame] = []
         self._seen: set[int] = set()
-        self._recent: deque[av.VideoFrame] = deque()
+        # full-size pictures: a thumbnail is scaled from the decoded frame only when one is written
+        self._recent: deque[Picture] = deque()
         self._index = -1  # of the last frame with a time, counted as the shot detector counts
-        self._last: av.VideoFrame | None = None
+        self._last: Picture | None = None
         self._scaler = VideoReformatter()
 
     def start(self, src: Path, container: av.container.InputContainer, video: av.VideoStream | None,
@@ -164,24 +163,24 @@ class FrameGrabber(Consumer):
         rate = float(video.average_rate or video.guessed_rate or 25)
         self._tolerance = 0.5 / rate
         cc = video.codec_context
-        self._size = proxy_size(cc.width, cc.height, cc.sample_aspect_ratio, self.height or cc.height)
+        self._size = fit_size(cc.width, cc.height, cc.sample_aspect_ratio, self.height or cc.height)
         self._targets = deque(frame_times(duration_of(container), self.interval, self.at))
         if self.shots is not None:
             # a cut is final at most the window plus the shortest shot after it
             self._keep = _WINDOW + max(1, round(self.shots.min_shot_seconds * rate)) + 2
 
-    def on_video(self, frame: av.VideoFrame) -> None:
-        if frame.time is None:
+    def on_video(self, picture: Picture) -> None:
+        if picture.time is None:
             return
         self._index += 1
-        self._last = frame
+        self._last = picture
         # the first frame at or past each target (less half a frame) is the one nearest to it
-        if self._targets and self._targets[0] <= frame.time + self._tolerance:
-            while self._targets and self._targets[0] <= frame.time + self._tolerance:
+        if self._targets and self._targets[0] <= picture.time + self._tolerance:
+            while self._targets and self._targets[0] <= picture.time + self._tolerance:
                 self._targets.popleft()
-            self._write(frame)
+            self._write(picture)
         if self.shots is not None:
-            self._recent.append(frame)
+            self._recent.append(picture)
             if len(self._recent) > self._keep:
                 self._recent.popleft()
             self._write_cuts(self.shots.take_cuts())
@@ -207,11 +206,12 @@ class FrameGrabber(Consumer):
                 raise RuntimeError(f"frame {i} of a cut is no longer kept ({first}..{self._index})")
             self._write(self._recent[i - first])
 
-    def _write(self, frame: av.VideoFrame) -> None:
-        key = round(frame.time * 1000)
+    def _write(self, picture: Picture) -> None:
+        assert picture.time is not None
+        key = round(picture.time * 1000)
         if key in self._seen:
             return
         self._seen.add(key)
-        image = self._scaler.reformat(frame, width=self._size[0], height=self._size[1], format="rgb24")
+        image = self._scaler.reformat(picture.frame, width=self._size[0], height=self._size[1], format="rgb24")
         path = write_image(self.out_dir / f"frame_{key:09d}{self.suffix}", image)
-        self.written.append(Frame(path, round(frame.time, 6), *self._size))
+        self.written.append(Frame(path, round(picture.time, 6), *self._size))

@@ -22,9 +22,12 @@ from av.video.reformatter import VideoReformatter
 
 from ._av import Progress, duration_of
 from .errors import NoSuitableStreamError
-from .onepass import Consumer, run_one
+from .onepass import Consumer, Picture, run_one
 
 _THUMB = (64, 36)
+# The pass shrinks each frame to this height once for every step that works small (the proxy at its
+# default height shares it); the thumbnail comes from that picture, not from the full-size frame.
+ANALYSIS_HEIGHT = 360
 _BINS_PER_CHANNEL = 4  # 64 joint bins: coarse enough that 2,304 pixels fill them stably
 _WINDOW = 12  # frames either side that define "normal" change
 _K = 4.0
@@ -62,7 +65,7 @@ class ShotDetector(Consumer):
     """
 
     wants_video = True
-    wants_audio = False
+    video_height = ANALYSIS_HEIGHT
 
     def __init__(self, min_shot_seconds: float = 0.5, floor: float = _FLOOR) -> None:
         self.min_shot_seconds, self.floor = min_shot_seconds, floor
@@ -82,12 +85,12 @@ class ShotDetector(Consumer):
         self.duration = duration_of(container)
         self.picker = CutPicker(max(1, round(self.min_shot_seconds * self.rate)), self.floor)
 
-    def on_video(self, frame: av.VideoFrame) -> None:
-        if frame.time is None:
+    def on_video(self, picture: Picture) -> None:
+        if picture.time is None:
             return
-        hist = _histogram(frame, self._scaler)
+        hist = _histogram(picture.frame, self._scaler)
         self.picker.push(0.0 if self._previous is None else 0.5 * float(np.abs(hist - self._previous).sum()))
-        self.times.append(frame.time)
+        self.times.append(picture.time)
         self._previous = hist
 
     def take_cuts(self, final: bool = False) -> list[int]:

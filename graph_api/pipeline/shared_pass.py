@@ -20,7 +20,7 @@ from graph_api.media.audio import AudioAnalyser
 from graph_api.media.frames import FrameGrabber
 from graph_api.media.onepass import Consumer, run_pass
 from graph_api.media.shots import ShotDetector
-from graph_api.media.transcode import ProxyWriter
+from graph_api.media.transcode import PRESET, ProxyWriter
 from graph_api.pipeline.context import Context, local_path
 
 # the steps a pass can serve, in the order their consumers see each frame
@@ -62,7 +62,7 @@ class SharedPass:
         consumers: dict[str, Consumer] = {}
         detector = ShotDetector(o.min_shot_seconds)
         if "proxy" in keys:
-            consumers["proxy"] = ProxyWriter(self.scratch / "proxy.mp4", o.proxy_height, o.proxy_crf, "veryfast")
+            consumers["proxy"] = ProxyWriter(self.scratch / "proxy.mp4", o.proxy_height, o.proxy_crf, PRESET)
         if "shots" in keys:
             consumers["shots"] = detector
         if "frames" in keys:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graph_api.media.transcode import PRESET, proxy_height
 from graph_api.pipeline.context import Context
 from graph_api.pipeline.runs import Outputs, RunIndex, Work
 from graph_api.pipeline.shared_pass import SharedPass
@@ -90,7 +91,7 @@ def _plan_proxy(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: 
     o = ctx.options
     # What will be made, not only what was asked for: a source smaller than the target is not upscaled.
     parameters = {"height": _made_height(subject, o.proxy_height), "requested_height": o.proxy_height,
-                  "upscale": False, "crf": o.proxy_crf, "preset": "veryfast", "video": "libx264", "audio": "aac"}
+                  "upscale": False, "crf": o.proxy_crf, "preset": PRESET, "video": "libx264", "audio": "aac"}
 
     def work(run_dir: Path, progress: Callable[[float], None]) -> Outputs:
         out = shared.take(shared.result("proxy", progress), run_dir)
@@ -101,8 +102,6 @@ def _plan_proxy(ctx: Context, index: RunIndex, subject: dict[str, Any], shared: 
 
 def _made_height(subject: dict[str, Any], requested: int) -> int:
     """The height a picture scaled from the subject to ``requested`` lines gets (never upscaled)."""
-    from graph_api.media.transcode import proxy_height
-
     return proxy_height(subject["height"], requested) if subject.get("height") else requested
 
 
@@ -243,8 +242,10 @@ def _video(asset: dict[str, Any]) -> bool:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("proxy", "proxy", "1.0.0", (), _video, _plan_proxy),
-    Step("shots", "shots", "1.0.0", (), _video, _plan_shots),
+    # proxy 1.1.0: scaled with area averaging in the shared pass, superfast, source AAC copied when it can be
+    Step("proxy", "proxy", "1.1.0", (), _video, _plan_proxy),
+    # shots 1.1.0: histograms of the pass's 360-line picture instead of the full-size frame
+    Step("shots", "shots", "1.1.0", (), _video, _plan_shots),
     Step("frames", "frames", "1.1.0", ("shots",), _video, _plan_frames),
     Step("audio", "audio-quality", "1.0.0", (),
          lambda a: (is_source(a, "VIDEO") or is_source(a, "AUDIO")) and has_audio(a), _plan_audio),

@@ -1,6 +1,7 @@
 """One decode feeds every consumer: the same results as each step reading the file alone, each
 consumer's failure its own, and an interrupted pass leaves no files."""
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from graph_api.media.audio import AudioAnalyser, audio_quality
 from graph_api.media.errors import NoSuitableStreamError
 from graph_api.media.frames import FrameGrabber, extract_frames
-from graph_api.media.onepass import run_pass
+from graph_api.media.onepass import Consumer, Picture, run_pass
 from graph_api.media.probe import probe
 from graph_api.media.shots import _WINDOW, CutPicker, ShotDetector, detect_shots
 from graph_api.media.transcode import ProxyWriter
@@ -83,3 +84,39 @@ def test_cuts_are_handed_out_once_final_and_never_taken_back() -> None:
     # a frame grabber keeps this many frames to write the first frame of each shot
     assert max(n - c for c, n in first_seen.items()) <= _WINDOW + 6 + 1
     assert picker.cuts and all(b - a >= 6 for a, b in zip(picker.cuts, picker.cuts[1:]))
+
+
+class Failing(Consumer):
+    """A threaded consumer that fails on its thread after a few pictures."""
+
+    wants_video = True
+    threaded = True
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.aborted = False
+
+    def start(self, src: Path, container: Any, video: Any, audio: Any) -> None:
+        return None
+
+    def on_video(self, picture: Picture) -> None:
+        self.seen += 1
+        if self.seen == 5:
+            raise ValueError("broken on its thread")
+
+    def finish(self) -> None:
+        raise AssertionError("a failed consumer is not finished")
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def test_a_consumer_failing_on_its_own_thread_fails_alone(make_clip: MakeClip, tmp_path: Path) -> None:
+    src, truth, _ = make_clip(duration=2.0, shots=shots(2), cuts=[1.0])
+    failing = Failing()
+
+    results = run_pass(src, {"failing": failing, "shots": ShotDetector(),
+                             "proxy": ProxyWriter(tmp_path / "proxy.mp4", height=90)})
+
+    assert isinstance(results["failing"], ValueError) and failing.aborted
+    assert len(results["shots"]) == 2 and results["proxy"].is_file()

@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import av
 import pytest
 
+from graph_api.media.onepass import run_one
 from graph_api.media.probe import probe
-from graph_api.media.transcode import make_proxy, proxy_size
+from graph_api.media.synth import Tone
+from graph_api.media.transcode import ProxyWriter, make_proxy, proxy_size
 
 from .conftest import MakeClip
 
@@ -50,3 +53,27 @@ def test_interrupted_transcode_leaves_no_file(make_clip: MakeClip, tmp_path: Pat
         make_proxy(src, out_dir / "proxy.mp4", height=90, progress=interrupt)
 
     assert list(out_dir.iterdir()) == []
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(audio=0) if p.size]
+
+
+def test_source_aac_goes_into_the_proxy_as_it_is(make_clip: MakeClip, tmp_path: Path) -> None:
+    src, truth, _ = make_clip(duration=1.0)
+    writer = ProxyWriter(tmp_path / "proxy.mp4", height=90)
+
+    out = run_one(src, writer)
+
+    assert writer.copied_audio and audio_packets(out) == audio_packets(src)
+    assert probe(out).duration_seconds == pytest.approx(truth.duration, abs=0.1)
+
+
+def test_audio_a_browser_may_not_play_is_encoded_again(make_clip: MakeClip, tmp_path: Path) -> None:
+    src, _, _ = make_clip(duration=1.0, tone=Tone(sample_rate=22050))
+    writer = ProxyWriter(tmp_path / "proxy.mp4", height=90)
+
+    [_, audio] = probe(run_one(src, writer)).streams
+
+    assert not writer.copied_audio and (audio["codec"], audio["sample_rate"]) == ("aac", 48000)

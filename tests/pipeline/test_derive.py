@@ -49,7 +49,7 @@ def test_derive_makes_every_derivative_with_lineage(ctx: Context, title: str, de
     assert proxy["height"] == 90 and proxy["external_id"] == f"derived:{source['id']}:proxy"
     assert probe(proxy["uri"]).checksum == proxy["checksum"]
     run = ctx.lineage.get_run(proxy["produced_by"])
-    assert (run.namespace, run.job_name, run.job_version, run.status) == (NAMESPACE, "proxy", "1.0.0", "COMPLETED")
+    assert (run.namespace, run.job_name, run.job_version, run.status) == (NAMESPACE, "proxy", "1.1.0", "COMPLETED")
     assert run.parameters["height"] == 90 and run.parameters["video"] == "libx264"
     steps, sources = ctx.lineage.provenance(proxy["id"])
     assert sources == [source["id"]]
