@@ -105,3 +105,21 @@ def test_a_large_redelivery_finds_its_assets_through_the_id_span(lake: Lake) -> 
         old = by_external.get(given["external_id"])
         assert (result["id"], result["version"]) == ((old["id"], 2) if old else (result["id"], 1))
     assert lake.assets.list(all_versions=True).num_rows == 100 + 100
+
+
+def test_the_rows_a_columnar_batch_returns_are_the_row_builds_rows(lake: Lake) -> None:
+    title = make_title(lake)
+    batch = [asset_input(title["id"], external_id=f"r{i}", width=1920, technical={"b": 1.5, "a": "é"} if i else None)
+             for i in range(3)]
+    batch[2] = {k: v for k, v in batch[2].items() if k not in ("width", "external_id")}  # omitted fields: None
+    odd = [{**row, "not_a_field": 1} for row in batch]  # keys the build ignores
+    for given in (batch, odd):
+        columnar = Assets._check_columns(given, 100)
+        fast = Assets._new_assets(columnar, columnar.technical, None).results
+        slow = Assets._build_rows(given, columnar.technical, {}, None).results
+        for a, b in zip(fast, slow, strict=True):
+            assert list(a) == list(b)  # the same keys in the same order
+            for key in ("id", "created_at", "updated_at"):
+                a.pop(key), b.pop(key)
+            assert a == b
+    assert fast[1]["technical"] == '{"a": "\\u00e9", "b": 1.5}' and fast[2]["width"] is None
