@@ -55,7 +55,13 @@ class LakeLineage:
         self._assets_lock = threading.Lock()
         self._assets_version = lake.table_version("assets")
         self._assets_since: datetime | None = None
-        self.service = Lineage(LanceLineageStore(lake.connection.db), self._all_assets)
+        store = LanceLineageStore(lake.connection.db)
+        self.service = Lineage(store, self._all_assets)
+        # what ``moved`` watches: the assets table and lineage's own, as Lance datasets whose
+        # latest-version marker is one small read each, without a LanceDB call
+        self._watched = [lake.connection.table("assets").to_lance(),
+                         *(store.table(name).to_lance() for name, _ in store.table_versions())]
+        self._refreshed_at: tuple[int, ...] | None = None
         # run id -> (the outputs it was computed for, the titles the run wrote into): what a
         # reader may see of a run is decided by these, and they do not depend on the reader
         self._run_titles: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
@@ -95,20 +101,42 @@ class LakeLineage:
         return node_id in self.service or (node_id.startswith("asset_") and
                                                  self.lake.assets.get(node_id) is not None)
 
+    @property
+    def watched_locally(self) -> bool:
+        """Whether ``moved`` reads a local disk (not object storage): cheap enough to ask on the
+        event loop, sparing a request its worker-thread hop when nothing moved."""
+        uri = self.lake.connection.uri
+        return "://" not in uri or uri.startswith("file://")
+
+    def moved(self) -> bool:
+        """Whether a table lineage follows has a commit the last ``refresh`` did not see (~0.1 ms
+        on a local lake, where ``refresh`` asks LanceDB for five versions: ~2 ms)."""
+        latest = self._latest()
+        return latest is None or latest != self._refreshed_at
+
+    def _latest(self) -> tuple[int, ...] | None:
+        try:
+            return tuple(int(d.latest_version) for d in self._watched)
+        except Exception:  # noqa: BLE001 - a table dropped and made again, say: the full refresh will tell
+            return None
+
     def refresh(self) -> None:
         """Catch up with writes another process made; cheap when there were none."""
+        # read before catching up: a commit landing during the catch-up makes the next ``moved`` true
+        latest = self._latest()
         self.service.refresh()
         version = self.lake.table_version("assets")
-        if version == self._assets_version:
-            return
-        with self._assets_lock:
-            since = self._assets_since
-            where = "is_current = TRUE"
-            if since is not None:
-                where += f" AND updated_at >= TIMESTAMP '{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-            rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
-            self.note_assets(rows)
-            self._assets_version = version
+        if version != self._assets_version:
+            with self._assets_lock:
+                since = self._assets_since
+                where = "is_current = TRUE"
+                if since is not None:
+                    where += (f" AND updated_at >= TIMESTAMP "
+                              f"'{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
+                rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
+                self.note_assets(rows)
+                self._assets_version = version
+        self._refreshed_at = latest
 
     def note_assets(self, rows: Sequence[dict[str, Any]]) -> None:
         """Tell lineage about asset rows just written (new assets, new versions)."""

@@ -21,7 +21,7 @@ from typing import Any, get_type_hints
 
 import pyarrow as pa
 
-from graph_api.lake import sql
+from graph_api.lake import snapshots, sql
 from graph_api.lake.access import Access
 from graph_api.lake.annotations import Annotations
 from graph_api.lake.assets import Assets
@@ -138,14 +138,9 @@ class LakeView:
         ``title_column`` None reads past the access rule (ids a write must not duplicate);
         ``include_invisible`` keeps rows of runs that never became visible (for maintenance)."""
         clause = sql.all_of(where, self._access_clause(title_column))
-        query = self.connection.table(table).search()
-        if clause:
-            query = query.where(clause)
-        if columns is not None:
-            query = query.select(columns)
-        query = query.limit(limit) if limit is not None else query.limit(None)
         self.connection.count_read(table)
-        result = query.to_arrow()
+        # through pylance, not LanceDB's query builder: the same scan at a third of the fixed cost
+        result = snapshots.scan(self.connection, table, clause, columns, limit)
         return result if include_invisible else self._hide_invisible_runs(result)
 
     def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,

@@ -26,6 +26,7 @@ from graph_api.schema.lineage_types import (
     is_stale,
     job_of,
 )
+from graph_api.schema.lookahead import MaybeAwaitable, selects, when_loaded
 from graph_api.schema.node import Node
 from graph_api.schema.pagination import Connection, by_id, by_name, by_time, page
 from graph_api.schema.scalars import JSON, Long
@@ -144,11 +145,16 @@ class Title(Node):
     @strawberry.field
     async def assets(self, info: Info[Context, None], media_type: MediaType | None = None, role: str | None = None,
                      first: int | None = None, after: str | None = None) -> Connection[Asset]:
-        rows = await info.context.loaders.assets_by_title.load(self._row["id"])
+        loaders = info.context.loaders
+        rows = await loaders.assets_by_title.load(self._row["id"])
         rows = [r for r in rows if (media_type is None or r["media_type"] == media_type.value)
                 and (role is None or r["role"] == role)]
-        info.context.loaders.prime_assets(rows)
-        return page(info, rows, by_id, Asset.from_record, first, after)
+        loaders.prime_assets(rows)
+        connection = page(info, rows, by_id, Asset.from_record, first, after)
+        if connection.edges and selects(info, "edges", "node", "annotations"):
+            # one batch for the page's assets, so each asset's annotations resolve synchronously
+            await loaders.annotations_by_asset.load_many([e.node.id for e in connection.edges])
+        return connection
 
 
 @strawberry.federation.type(keys=["id"])
@@ -243,12 +249,17 @@ class Asset(Node):
         return page(info, rows, by_time, Segment.from_record, first, after)
 
     @strawberry.field
-    async def annotations(self, info: Info[Context, None], label: str | None = None, category: str | None = None,
-                          first: int | None = None, after: str | None = None) -> Connection[Annotation]:
-        rows = await info.context.loaders.annotations_by_asset.load(self._row["id"])
-        rows = [r for r in rows if (label is None or r["label"] == label)
-                and (category is None or r["category"] == category)]
-        return page(info, rows, by_id, Annotation.from_record, first, after)
+    def annotations(self, info: Info[Context, None], label: str | None = None, category: str | None = None,
+                    first: int | None = None, after: str | None = None) -> Connection[Annotation]:
+        def build(rows: list[Row]) -> Connection[Annotation]:
+            rows = [r for r in rows if (label is None or r["label"] == label)
+                    and (category is None or r["category"] == category)]
+            return page(info, rows, by_id, Annotation.from_record, first, after)
+
+        # sync when the title's page loaded them already (graphql-core's cheap path), else awaited
+        found: MaybeAwaitable[Connection[Annotation]] = when_loaded(info.context.loaders.annotations_by_asset,
+                                                                     self._row["id"], build)
+        return found  # type: ignore[return-value]  # or an awaitable of it, which graphql-core awaits
 
     embeddings = strawberry.field(resolver=_embeddings)
     similar = strawberry.field(resolver=_similar, description=SIMILAR)

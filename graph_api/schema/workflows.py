@@ -19,7 +19,7 @@ from graph_api.schema.idempotency import IdempotencyKey
 from graph_api.schema.inputs import to_row
 from graph_api.schema.node import Node
 from graph_api.schema.nodes import Asset, Cut, Note, Review, Title, _asset
-from graph_api.schema.pagination import Connection, Edge, by_id, page
+from graph_api.schema.pagination import Connection, by_id, page
 from graph_api.schema.scalars import JSON
 from graph_api.schema.workflow_reads import ReviewDecision, caller_name, latest_review, reviews_stale
 from graph_api.threads import run_sync
@@ -127,7 +127,7 @@ class WorkflowQuery:
         ids = page(info, rows, by_id, lambda r: str(r["id"]), first, after)
         full = {r["id"]: r for r in await info.context.loaders.review.load_many([e.node for e in ids.edges]) if r}
         # reviews are never deleted: every id of the page is there
-        return Connection(edges=[Edge(cursor=e.cursor, node=Review.from_record(full[e.node])) for e in ids.edges],
+        return Connection(edges=[e.with_node(Review.from_record(full[e.node])) for e in ids.edges],
                           page_info=ids.page_info, total_count=ids.total_count)
 
     @strawberry.field(description="the cuts downstream of this asset in lineage: those that use it or anything "
