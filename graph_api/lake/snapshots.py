@@ -18,13 +18,15 @@ from typing import Any
 import lance
 import pyarrow as pa
 
+from graph_api.lake.connection import Connection
+
 # per connection (weakly: a lake closed and dropped takes its datasets with it): table name ->
 # (the LanceDB table the dataset was opened from, the dataset)
-_OPEN: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, lance.LanceDataset]]] = weakref.WeakKeyDictionary()
+_OPEN: weakref.WeakKeyDictionary[Connection, dict[str, tuple[Any, lance.LanceDataset]]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
-def dataset_of(connection: Any, name: str) -> lance.LanceDataset:
+def dataset_of(connection: Connection, name: str) -> lance.LanceDataset:
     """``connection``'s table ``name`` as a Lance dataset, at the version its LanceDB table reads."""
     table = connection.table(name)
     version = int(table.version)  # latest (read consistency 0), or the version a caller pinned
@@ -45,7 +47,7 @@ def dataset_of(connection: Any, name: str) -> lance.LanceDataset:
     return dataset
 
 
-def scan(connection: Any, name: str, where: str | None, columns: list[str] | None, limit: int | None) -> pa.Table:
+def scan(connection: Connection, name: str, where: str | None, columns: list[str] | None, limit: int | None) -> pa.Table:
     """The rows of table ``name`` matching ``where`` (a LanceDB/Lance SQL filter), as Arrow."""
     result: pa.Table = dataset_of(connection, name).to_table(columns=columns, filter=where or None, limit=limit)
     return result
