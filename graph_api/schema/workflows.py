@@ -129,7 +129,7 @@ class WorkflowQuery:
         table = await run_sync(_filtered_reviews, info, title_id, decision.value if decision else None, stale)
         keys = [{"id": review_id, "at": at} for at, review_id in enumerate(table.column("id").to_pylist())]
         positions = page(info, keys, by_id, lambda r: int(r["at"]), first, after)
-        rows = table.take([e.node for e in positions.edges]).to_pylist()
+        rows = table.take(pa.array([e.node for e in positions.edges], pa.int64())).to_pylist()
         return Connection(edges=[Edge(cursor=e.cursor, node=Review.from_record(row))
                                  for e, row in zip(positions.edges, rows, strict=True)],
                           page_info=positions.page_info, total_count=positions.total_count)
