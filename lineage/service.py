@@ -276,6 +276,13 @@ class Lineage:
         with self._lock:
             return node_id in self._graph and staleness.is_stale(self._graph, node_id)
 
+    def stale_of(self, node_ids: Iterable[str]) -> frozenset[str]:
+        """The stale ones among ``node_ids`` (``is_stale`` of each; a node lineage does not hold
+        is not stale), under one lock acquisition: a page of reviews asks once, not per asset."""
+        with self._lock:
+            g = self._graph
+            return frozenset(n for n in dict.fromkeys(node_ids) if n in g and staleness.is_stale(g, n))
+
     def stale_reasons(self, node_id: str) -> list[str]:
         with self._lock:
             return staleness.stale_reasons(self._graph, node_id) if node_id in self._graph else []

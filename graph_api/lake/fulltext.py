@@ -57,14 +57,27 @@ def parse(text: str) -> list[Clause]:
 
 
 def to_query(clauses: list[Clause], column: str, *, phrases: bool = True) -> FullTextQuery:
-    """The LanceDB query for ``column``; where the index keeps no positions a phrase matches all its words."""
+    """The LanceDB query for ``column``; where the index keeps no positions a phrase matches all its words.
+
+    The optional words go into one ``MatchQuery`` (OR of its terms): LanceDB prunes that one by
+    its terms' score bounds, while a ``BooleanQuery`` of one ``MatchQuery`` per word scores every
+    row that holds any word (at 1M dialogue lines, two words: ~8 ms against ~150 ms; the same
+    BM25 scores). Required and excluded words stay one clause each: ``+the`` (a stop word) must
+    still match nothing, which an AND of the words would not keep."""
+    optional = [c.text for c in clauses if c.occur == Occur.SHOULD and not c.phrase]
     parts: list[tuple[Occur, FullTextQuery]] = []
+    if optional:
+        parts.append((Occur.SHOULD, MatchQuery(" ".join(optional), column)))  # type: ignore[call-arg]  # lancedb's hints mark its defaulted fields required
     for clause in clauses:
+        if clause.occur == Occur.SHOULD and not clause.phrase:
+            continue
         if clause.phrase and phrases:
-            query: FullTextQuery = PhraseQuery(clause.text, column)  # type: ignore[call-arg]  # lancedb's hints mark its defaulted fields required
+            query: FullTextQuery = PhraseQuery(clause.text, column)  # type: ignore[call-arg]  # as above
         elif clause.phrase:
             query = BooleanQuery([(Occur.MUST, MatchQuery(w, column)) for w in clause.text.split()])  # type: ignore[call-arg]  # as above
         else:
             query = MatchQuery(clause.text, column)  # type: ignore[call-arg]  # as above
         parts.append((clause.occur, query))
+    if len(parts) == 1 and parts[0][0] == Occur.SHOULD:
+        return parts[0][1]
     return BooleanQuery(parts)

@@ -173,6 +173,9 @@ class LakeLineage:
     def is_stale(self, node_id: str) -> bool:
         return self.service.is_stale(node_id)
 
+    def stale_of(self, node_ids: Iterable[str]) -> frozenset[str]:
+        return self.service.stale_of(node_ids)
+
     def stale_reasons(self, node_id: str) -> list[str]:
         return self.service.stale_reasons(node_id)
 

@@ -90,6 +90,9 @@ class LineageView:
     def is_stale(self, node_id: str) -> bool:
         return self.lineage.is_stale(node_id)
 
+    def stale_of(self, node_ids: Iterable[str]) -> frozenset[str]:
+        return self.lineage.stale_of(node_ids)
+
     def stale_reasons(self, node_id: str) -> list[str]:
         return self._reasons(self.lineage.stale_reasons(node_id))
 

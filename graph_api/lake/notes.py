@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -19,6 +21,23 @@ from graph_api.workflows.tables import NOTES
 
 # (asset id, from, to, resolved): the part of Asset.notes's arguments the scan answers
 Window = tuple[str, float | None, float | None, bool | None]
+# what pyarrow's to_pylist gives a timestamp[us, tz=UTC] (a ZoneInfo, so rows compare and print the same)
+_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
+_MICROS = pa.timestamp("us", tz="UTC")
+
+
+def to_rows(table: pa.Table) -> builtins.list[dict[str, Any]]:
+    """``table.to_pylist()``, with UTC timestamps converted by integer arithmetic: pyarrow's own
+    conversion of a zoned timestamp costs ~4 µs a value, which was most of a 200-note window's
+    Python time (three timestamps a note); this costs ~0.5 µs."""
+    columns: dict[str, builtins.list[Any]] = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if column.type == _MICROS:
+            columns[name] = [None if v is None else _EPOCH + timedelta(microseconds=v)
+                             for v in column.cast(pa.int64()).to_pylist()]
+        else:
+            columns[name] = column.to_pylist()
+    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def overlaps(from_: float | None, to: float | None) -> str | None:
@@ -49,7 +68,7 @@ class Notes(Repo):
             for start in range(0, len(asset_ids), IN_CHUNK):
                 where = sql.all_of(sql.is_in("asset_id", asset_ids[start : start + IN_CHUNK]), overlaps(from_, to),
                                    sql.eq("resolved", resolved) if resolved is not None else None)
-                for row in self.rows(where):
+                for row in to_rows(self.scan(where)):
                     out[(row["asset_id"], from_, to, resolved)].append(row)
         for rows in out.values():
             rows.sort(key=lambda r: r["id"])

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph_api.lake import sql
 from graph_api.lake.assets import CURRENT
@@ -34,27 +35,26 @@ class Reviews(Repo):
         )
         return self.scan(where, columns=list(columns) if columns else None).sort_by([("id", "ascending")])
 
-    def current_versions(self, asset_ids: Sequence[str], *,
-                         title_ids: Sequence[str] | None = None) -> dict[str, tuple[int, bool]]:
-        """(current version, whether a run produced it) of each asset the reader sees, reading only
-        those columns: by title when the reviews are a title's (one indexed read, however many
-        reviews), else by id. A delivered asset (no producing run) has no inputs, so lineage never
-        calls it stale and need not be asked."""
-        wanted = set(asset_ids)
+    def with_current(self, reviews: pa.Table, *, title_ids: Sequence[str] | None = None) -> pa.Table:
+        """``reviews`` (with ``asset_id``), in their order, with two columns about each one's asset:
+        ``current_version`` (null where the reader does not see the asset) and ``produced`` (a run
+        produced that version). The assets are read with only those columns, by title when the
+        reviews are a title's (one indexed read, however many reviews), else by id; the match is
+        an Arrow lookup, not a Python loop over the reviews. A delivered asset (no producing run)
+        has no inputs, so lineage never calls it stale and need not be asked."""
         columns = ["id", "version", "produced_by"]
         if title_ids is not None:
             tables = [self.view.scan("assets", sql.all_of(sql.is_in("title_id", title_ids), CURRENT), columns=columns)]
         else:
-            unique = sorted(wanted)
+            unique = sorted(pc.unique(reviews.column("asset_id")).to_pylist())
             tables = [self.view.scan("assets", sql.all_of(sql.is_in("id", unique[start : start + IN_CHUNK]), CURRENT),
                                      columns=columns) for start in range(0, len(unique), IN_CHUNK)]
-        found: dict[str, tuple[int, bool]] = {}
-        for table in tables:
-            rows = table.to_pydict()
-            for asset_id, version, producer in zip(rows["id"], rows["version"], rows["produced_by"], strict=True):
-                if asset_id in wanted:
-                    found[asset_id] = (version, producer is not None)
-        return found
+        assets = pa.concat_tables(tables)
+        # one current row per asset: index_in finds it (null: not visible), take reads its columns
+        at = pc.index_in(reviews.column("asset_id"), value_set=assets.column("id").combine_chunks())
+        current = assets.column("version").take(at)
+        produced = pc.is_valid(assets.column("produced_by").take(at))  # a null index takes a null
+        return reviews.append_column("current_version", current).append_column("produced", produced)
 
     def add(self, row: Mapping[str, Any], *, reviewer: str) -> dict[str, Any]:
         """Record one decision (``asset_id``, ``version`` or the current one, ``decision``, ``comment``)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import strawberry
 from strawberry.types import Info
 
@@ -50,30 +52,28 @@ async def review_stale(info: Info[Context, None], review: Row) -> bool:
                            review["version"] == current["version"] and _lineage_stale(info, review["asset_id"]))
 
 
-def reviews_stale(info: Info[Context, None], reviews: list[Row], current: dict[str, tuple[int, bool]]) -> list[bool]:
-    """``review_stale`` for many reviews, given their assets' (current version, produced by a run);
-    absent: not visible. Lineage is asked once per derived asset whose current version was reviewed."""
-    out = []
-    asked: dict[str, bool] = {}
-    for review in reviews:
-        asset_id = review["asset_id"]
-        version, produced = current.get(asset_id, (None, False))
-        if version is None:
-            out.append(False)
-        elif version != review["version"]:
-            out.append(True)
-        else:
-            if asset_id not in asked:
-                asked[asset_id] = produced and _lineage_stale(info, asset_id)
-            out.append(asked[asset_id])
-    return out
+def reviews_stale(info: Info[Context, None], reviews: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """``review_stale`` of each review of ``reviews`` (``Reviews.with_current``'s columns), as one
+    Arrow mask: not visible is not stale, a version that moved on is; lineage is asked once, for
+    the derived assets whose current version was reviewed (``stale_of``: one lock for the batch)."""
+    version, current = reviews.column("version"), reviews.column("current_version")
+    same = pc.fill_null(pc.equal(version, current), False)
+    moved = pc.and_(pc.is_valid(current), pc.invert(same))
+    ask = pc.and_(same, reviews.column("produced"))
+    lineage = info.context.lineage
+    asked = pc.unique(pc.filter(reviews.column("asset_id"), ask)).to_pylist()
+    if lineage is None or not asked:
+        return moved
+    stale = pa.array(sorted(lineage.stale_of(asked)), pa.string())
+    return pc.or_(moved, pc.and_(ask, pc.is_in(reviews.column("asset_id"), value_set=stale)))
 
 
 async def cut_stale(info: Info[Context, None], cut: Row) -> bool:
     ids = list(cut["asset_ids"])
     rows = await info.context.loaders.asset.load_many(ids)
     current = {r["id"]: r["version"] for r in rows if r}
-    stale = frozenset(a for a in ids if _lineage_stale(info, a))
+    lineage = info.context.lineage
+    stale = lineage.stale_of(ids) if lineage is not None else frozenset()
     return cut_is_stale((ClipUse(c["asset_id"], c["version"]) for c in cut["clips"]), current, stale)
 
 

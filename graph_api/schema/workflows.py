@@ -7,6 +7,8 @@ the request's lake view, so a title the caller may not see hides its workflow ro
 """
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import strawberry
 from strawberry.types import Info
 from strawberry.types.unset import UNSET
@@ -102,18 +104,19 @@ class Playlist(Node):
 
 
 def _filtered_reviews(info: Info[Context, None], title_id: str | None, decision: str | None,
-                      stale: bool | None) -> list[Row]:
-    """The reviews that match, oldest first, as their ids, assets and versions only: turning 10k rows'
-    timestamps into Python objects took ~200 ms, so only the page is read in full."""
+                      stale: bool | None) -> pa.Table:
+    """The reviews that match, oldest first, in Arrow. The filter runs in Arrow (10k reviews' rows
+    as Python dicts, timestamps and all, took ~200 ms), and the resolver turns only the page's rows
+    into Python: the page needs no second read of the reviews by id."""
     lake = info.context.lake
     title_ids = sorted(descendants(lake, title_id)) if title_id else None
-    rows = lake.reviews.list(title_ids=title_ids, decision=decision, columns=["id", "asset_id", "version"]).to_pylist()
-    if stale is None or not rows:
-        return rows
-    # the assets' current versions in one read, then lineage in memory: no read per review
-    current = lake.reviews.current_versions([r["asset_id"] for r in rows], title_ids=title_ids)
-    flags = reviews_stale(info, rows, current)
-    return [r for r, flag in zip(rows, flags, strict=True) if flag == stale]
+    reviews = lake.reviews.list(title_ids=title_ids, decision=decision)
+    if stale is None or not reviews.num_rows:
+        return reviews
+    # the assets' current versions in one read, then lineage once for the batch: no read per review
+    flags = reviews_stale(info, lake.reviews.with_current(reviews.select(["id", "asset_id", "version"]),
+                                                          title_ids=title_ids))
+    return reviews.filter(flags if stale else pc.invert(flags))
 
 
 @strawberry.type
@@ -123,12 +126,12 @@ class WorkflowQuery:
     async def reviews(self, info: Info[Context, None], title_id: strawberry.ID | None = None,
                       decision: ReviewDecision | None = None, stale: bool | None = None, first: int | None = None,
                       after: str | None = None) -> Connection[Review]:
-        rows = await run_sync(_filtered_reviews, info, title_id, decision.value if decision else None, stale)
-        ids = page(info, rows, by_id, lambda r: str(r["id"]), first, after)
-        full = {r["id"]: r for r in await info.context.loaders.review.load_many([e.node for e in ids.edges]) if r}
-        # reviews are never deleted: every id of the page is there
-        return Connection(edges=[e.with_node(Review.from_record(full[e.node])) for e in ids.edges],
-                          page_info=ids.page_info, total_count=ids.total_count)
+        table = await run_sync(_filtered_reviews, info, title_id, decision.value if decision else None, stale)
+        keys = [{"id": review_id, "at": at} for at, review_id in enumerate(table.column("id").to_pylist())]
+        positions = page(info, keys, by_id, lambda r: int(r["at"]), first, after)
+        rows = table.take(pa.array([e.node for e in positions.edges], pa.int64())).to_pylist()
+        return Connection(edges=[e.with_node(Review.from_record(row)) for e, row in zip(positions.edges, rows, strict=True)],
+                          page_info=positions.page_info, total_count=positions.total_count)
 
     @strawberry.field(description="the cuts downstream of this asset in lineage: those that use it or anything "
                                   "derived from it (impact lists the assets); an unknown id is a NOT_FOUND error")

@@ -61,6 +61,16 @@ def test_reopening_rebuilds_an_identical_graph(lake_dir, make, assets) -> None:
     assert stale_assets(again.graph) == ["asset_f1", "asset_f2"]
 
 
+def test_stale_of_answers_is_stale_for_a_batch(db, make, assets) -> None:
+    lineage = _open(db, assets)
+    _record(lineage, make, assets, "run_1", ["asset_src"], ["asset_proxy"])
+    _record(lineage, make, assets, "run_2", ["asset_proxy"], ["asset_f1", "asset_f2"], job="frames")
+    lineage.set_job_version("media", "frames", "2")
+    asked = ["asset_f2", "asset_src", "asset_proxy", "asset_f1", "asset_f1", "asset_unknown"]
+    assert lineage.stale_of(asked) == {a for a in asked if lineage.is_stale(a)} == {"asset_f1", "asset_f2"}
+    assert lineage.stale_of([]) == frozenset()
+
+
 def test_orphan_edges_are_invisible_and_swept(db, make, assets) -> None:
     lineage = _open(db, assets)
     _record(lineage, make, assets, "run_1", ["asset_src"], ["asset_proxy"])

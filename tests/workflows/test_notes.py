@@ -1,11 +1,14 @@
 """The rules of a batch of notes: all problems of the batch named, nothing passed when any fails."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from graph_api.errors import InvalidArgument, MediaGraphError, NotFound
+from graph_api.lake.notes import to_rows
 from graph_api.workflows import notes
 from graph_api.workflows.notes import CheckedNote, NotedAsset, RepliedNote, check_notes
 
@@ -116,3 +119,12 @@ def test_the_batch_size_is_bounded() -> None:
     assert problems([]) == [(None, None, "INVALID_ARGUMENT")]
     with pytest.raises(InvalidArgument, match="maximum of 2"):
         check_notes([note()] * 3, ASSETS, REPLIED, max_batch=2)
+
+
+def test_note_rows_convert_like_arrow_does() -> None:
+    stamps = [datetime(2026, 3, 1, 12, 30, 15, 250, tzinfo=UTC), None, datetime(1969, 12, 31, 23, 59, tzinfo=UTC)]
+    table = pa.table({"id": ["note_1", "note_2", "note_3"], "start": [1.5, None, 0.0],
+                      "resolved_at": pa.array(stamps, pa.timestamp("us", tz="UTC"))})
+    assert to_rows(table) == table.to_pylist()
+    assert [repr(r["resolved_at"]) for r in to_rows(table)] == [repr(r["resolved_at"]) for r in table.to_pylist()]
+    assert to_rows(table.slice(0, 0)) == []
