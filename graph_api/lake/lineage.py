@@ -102,6 +102,8 @@ class LakeLineage:
         if version == self._assets_version:
             return
         with self._assets_lock:
+            if version <= self._assets_version:
+                return  # a refresh that held the lock meanwhile read this version or a newer one: read once
             since = self._assets_since
             where = "is_current = TRUE"
             if since is not None:
