@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             _start_sampled(server)
         else:
-            server.start()
+            server.start(timeout=600)
         log(f"server at {server.url} on {lake_dir}; {load_average()}")
         floor = Writer(server.url, f"{prefix}-solo", titles[0], args.batch, args.idempotency)
         floor.run(args.warmup)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _start_sampled(server: Server, timeout: float = 120.0) -> None:
+def _start_sampled(server: Server, timeout: float = 600.0) -> None:
     """``server.start()``, but the process is this script in ``--serve-sampled`` mode."""
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-sampled", "serve", "--lake", server.lake,
                "--port", str(server.port), *server.extra_args]

@@ -249,7 +249,7 @@ class Connection:
     def group(self, name: str, item: T, commit: Callable[[list[T]], Sequence[R | BaseException]], *,
               key: Hashable = None, rows: int = 1, lock: threading.RLock | None = None) -> R:
         """Run ``commit([item, ...])`` with ``item`` and the items other threads queued under ``name`` and
-        ``key`` meanwhile (at most ``GROUP_MAX_ROWS`` rows in all); returns this item's outcome.
+        ``key`` meanwhile (at most ``GROUP_MAX_ROWS`` and ``max_batch`` rows in all); returns this item's outcome.
 
         ``commit`` gets the items in the order they came and returns one outcome per item, a result or
         the exception that item raises; when it raises, every item of the group raises that. Only one
@@ -282,14 +282,15 @@ class Connection:
             raise queued.error
         return queued.result
 
-    @staticmethod
-    def _take(group: _Group, first: _Queued[Any]) -> list[_Queued[Any]]:
+    def _take(self, group: _Group, first: _Queued[Any]) -> list[_Queued[Any]]:
         """``first`` and the queued items of its key that fit beside it, in order (the caller holds the guard)."""
+        # a group beyond the batch limit would be refused as a whole and then checked item by item
+        limit = min(GROUP_MAX_ROWS, self.max_batch)
         batch, left, total = [first], [], first.rows
         for q in group.queued:
             if q is first:
                 continue
-            if q.key == first.key and total + q.rows <= GROUP_MAX_ROWS:
+            if q.key == first.key and total + q.rows <= limit:
                 batch.append(q)
                 total += q.rows
             else:
