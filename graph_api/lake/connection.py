@@ -141,6 +141,7 @@ class Connection:
         self._table_lock = threading.Lock()
         self._writes_since_check: dict[str, int] = {}
         self._compacting: set[str] = set()
+        self._checking = 0  # compaction checks running in the background
         self._idle_timers: dict[str, threading.Timer] = {}
         self._groups: dict[str, _Group] = {}
         for name, (schema, indexed) in TABLES.items():
@@ -336,7 +337,14 @@ class Connection:
         self._writes_since_check[table] = count
         if count >= COMPACTION_CHECK_EVERY:
             self._writes_since_check[table] = 0
-            self.maybe_compact(table)
+            if self.background_compaction:
+                # reading the fragment counts costs a read of the table: not on the writer's time either
+                with self._table_lock:
+                    self._checking += 1
+                threading.Thread(target=self._check_compaction, args=(table,), daemon=True,
+                                 name=f"compact-check-{table}").start()
+            else:
+                self.maybe_compact(table)
         if self.background_compaction and rows < IDLE_WRITE_MAX_ROWS:
             self._compact_when_idle(table)
         if indexes.is_space_table(table):
@@ -357,6 +365,15 @@ class Connection:
             timer.name = f"idle-compact-{table}"
             self._idle_timers[table] = timer
             timer.start()
+
+    def _check_compaction(self, table: str) -> None:
+        try:
+            self.maybe_compact(table)
+        except Exception as exc:  # noqa: BLE001 - the lake may be gone (a test's tmp dir); nothing waits on this
+            log.debug("compaction check of table %s skipped: %s", table, exc)
+        finally:
+            with self._table_lock:
+                self._checking -= 1
 
     def _idle_compact(self, table: str) -> None:
         try:
@@ -421,7 +438,8 @@ class Connection:
     @property
     def compaction_pending(self) -> bool:
         """True while a compaction runs or an idle compaction is scheduled."""
-        return bool(self._compacting) or any(t.is_alive() for t in list(self._idle_timers.values()))
+        return bool(self._compacting) or self._checking > 0 or any(
+            t.is_alive() for t in list(self._idle_timers.values()))
 
     def optimize(self, progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
         """Compact every table and bring its indexes up to date."""
