@@ -466,6 +466,8 @@ def single_writes(lake: Lake, lake_dir: Path, loaded: Loaded, args: argparse.Nam
     compactions = lake.counters.compactions
     n_titles = len(loaded.title_ids)
     mutation_seconds: list[float] = []
+    beside_compaction: list[float] = []
+    alone: list[float] = []
     during: list[float] = []  # point lookups between the writes
     start_all = time.perf_counter()
     for k in range(args.single):
@@ -476,8 +478,11 @@ def single_writes(lake: Lake, lake_dir: Path, loaded: Loaded, args: argparse.Nam
             n = rng.randrange(loaded.per_title)
             row = asset_row(rng, loaded.title_ids[t], t, n)
             row["checksum"] = checksum("redelivery", run_tag, k, t, n)
+        busy = lake.connection.compacting
         seconds, _ = timed(lambda row=row: lake.assets.register([row]))
         mutation_seconds.append(seconds)
+        # what the tail waits on: calls that overlapped a compaction against the others
+        (beside_compaction if busy or lake.connection.compacting else alone).append(seconds)
         if k % 10 == 0:
             during.append(timed(lambda: lake.assets.get(rng.choice(loaded.asset_ids)))[0])
         if (k + 1) % 100 == 0:
@@ -508,6 +513,9 @@ def single_writes(lake: Lake, lake_dir: Path, loaded: Loaded, args: argparse.Nam
          f"{total:.0f} s = {args.single / total:,.1f} calls/s; per call p50 {calls['p50_ms']:.0f} ms, "
          f"p95 {calls['p95_ms']:.0f} ms, max {calls['max_ms']:.0f} ms; target p95 <= 60 ms: "
          f"{'met' if calls['p95_ms'] <= 60 else 'MISSED'}"),
+        ("  calls while a compaction ran / the others",
+         f"{len(beside_compaction)} calls: {fmt_latency(latency_summary(beside_compaction))} / "
+         f"{len(alone)} calls: {fmt_latency(latency_summary(alone))}"),
         ("assets fragments before -> max during -> after",
          f"{frags_before[0]} -> {max_frags} -> {frags_after[0]}  "
          f"(automatic compactions: {lake.counters.compactions - compactions}; table versions then {versions})"),

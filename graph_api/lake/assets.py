@@ -96,11 +96,55 @@ class Assets(Repo):
 
     # --- writes -------------------------------------------------------------------------
     def register(self, inputs: Sequence[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
-        """Register a batch of delivered assets atomically; returns the current rows in input order."""
-        with self.connection.write_lock:
-            prepared = self.prepare(inputs)
-            self.write(prepared)
-        return prepared.results
+        """Register a batch of delivered assets atomically; returns the current rows in input order.
+
+        Batches registered meanwhile by callers with the same access are checked and written together,
+        in one commit (``Connection.group``, under the write lock)."""
+        rows: builtins.list[dict[str, Any]] = self.connection.group(
+            "register", inputs, self._register_group, key=(self.view.access, self.view.runs),
+            rows=len(inputs), lock=self.connection.write_lock)
+        return rows
+
+    def _register_group(self, batches: builtins.list[Sequence[dict[str, Any]]]
+                        ) -> builtins.list[builtins.list[dict[str, Any]] | BaseException]:
+        """Each batch's current rows (or its error), the batches written in as few commits as their external
+        ids allow: a batch naming an external id an earlier one names waits for that one's commit."""
+        outcomes: builtins.list[builtins.list[dict[str, Any]] | BaseException] = []
+        rounds: builtins.list[builtins.list[Sequence[dict[str, Any]]]] = []
+        claimed: builtins.list[set[Any]] = []
+        for batch in batches:
+            keys = {r["external_id"] for r in batch if isinstance(r, dict) and isinstance(r.get("external_id"), str)}
+            if not rounds or not keys.isdisjoint(claimed[-1]):
+                rounds.append([])
+                claimed.append(set())
+            rounds[-1].append(batch)
+            claimed[-1] |= keys
+        for members in rounds:
+            try:
+                outcomes += self._register_together(members)
+            except Exception as exc:  # noqa: BLE001 - this round's commit failed; the rounds before it are written
+                outcomes += [exc] * len(members)
+        return outcomes
+
+    def _register_together(self, batches: builtins.list[Sequence[dict[str, Any]]]
+                           ) -> builtins.list[builtins.list[dict[str, Any]] | BaseException]:
+        if len(batches) > 1:
+            try:
+                prepared = self.prepare([row for batch in batches for row in batch])
+            except Exception:  # noqa: BLE001 - one batch's problem: each alone, so errors name its own rows
+                return [outcome for batch in batches for outcome in self._register_together([batch])]
+            self.write(prepared)  # a failed commit wrote none of them: each caller gets its error
+            results = iter(prepared.results)
+            outcomes: builtins.list[builtins.list[dict[str, Any]] | BaseException] = []
+            for batch in batches:
+                outcomes.append([next(results) for _ in batch])
+            return outcomes
+        try:
+            prepared = self.prepare(batches[0])
+        except Exception as exc:  # noqa: BLE001 - this batch's own refusal
+            return [exc]
+        self.write(prepared)
+        return [prepared.results]
 
     def prepare(self, inputs: Sequence[dict[str, Any]], *, produced_by: str | None = None,
                 what: str = "registerAssets", problems: Problems | None = None) -> PreparedAssets:

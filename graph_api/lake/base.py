@@ -6,7 +6,7 @@ and run rule; it writes through the view's connection.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,6 +38,9 @@ class View(Protocol):
 
     @property
     def runs(self) -> RunVisibility: ...
+
+    @property
+    def access(self) -> Hashable: ...  # what the view may see (``Access``): writes of equal ones are grouped
 
     @property
     def titles(self) -> ByIds: ...

@@ -38,16 +38,32 @@ class CompactionReport:
 def compact_small(table: Any, *, retention: timedelta,
                   target_rows: int = TARGET_ROWS_PER_FRAGMENT) -> CompactionReport:
     """Compact the LanceDB ``table`` after small writes (the caller holds the write lock)."""
+    report = merge_small_fragments(table, target_rows=target_rows)
+    tidy = update_indexes(table, retention=retention)
+    return CompactionReport(report.fragments_removed, report.fragments_added, tidy.indexes_folded, tidy.bytes_removed)
+
+
+def merge_small_fragments(table: Any, *, target_rows: int = TARGET_ROWS_PER_FRAGMENT) -> CompactionReport:
+    """Step 1 alone: rewrite the small fragments into bigger ones. It commits a rewrite of those fragments,
+    which an update or delete of their rows committed meanwhile makes fail: hold the write lock."""
+    table.checkout_latest()
+    metrics = table.to_lance().optimize.compact_files(target_rows_per_fragment=target_rows)
+    table.checkout_latest()
+    return CompactionReport(metrics.fragments_removed, metrics.fragments_added, [], 0)
+
+
+def update_indexes(table: Any, *, retention: timedelta) -> CompactionReport:
+    """Steps 2 and 3: index the rows the indexes do not cover yet, then remove old versions' files.
+
+    Needs no write lock: an index commit does not change rows, so LanceDB rebases it over appends, and a
+    data write that an index commit beat is retried (``Connection._commit``); files of versions younger
+    than ``retention`` stay, so readers on them keep working."""
     table.checkout_latest()
     dataset = table.to_lance()
-    metrics = dataset.optimize.compact_files(target_rows_per_fragment=target_rows)
-    table.checkout_latest()
-    dataset = table.to_lance()  # the version the compaction committed
     folded = _update_indexes(dataset)
     cleanup = dataset.cleanup_old_versions(older_than=retention, error_if_tagged_old_versions=False)
     table.checkout_latest()
-    return CompactionReport(metrics.fragments_removed, metrics.fragments_added, folded,
-                            int(cleanup.bytes_removed))
+    return CompactionReport(0, 0, folded, int(cleanup.bytes_removed))
 
 
 def _update_indexes(dataset: Any) -> list[str]:

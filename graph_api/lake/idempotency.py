@@ -1,7 +1,8 @@
 """Idempotency keys: what the first request with a key answered, per principal, in the lake.
 
-A key is claimed *before* the mutation runs (a ``pending`` row) and completed after it (``done``, with the
-response): the pending row is written first and the response last, as the lake's commit order rule asks.
+A key is claimed *before* the mutation runs (a ``pending`` row) and completed after it (a ``done`` row of the
+same claim, with the response): the pending row is written first and the response last, as the lake's commit
+order rule asks. Both are appends, so concurrent requests' claims and completions share commits.
 So a server killed between the mutation's write and the response's never makes a retry write twice: the
 retry finds the claim still pending and is told the outcome is in doubt (``IDEMPOTENCY_KEY_IN_DOUBT``)
 instead of running again. A mutation refused without writing (errors and no data) releases its claim.
@@ -117,9 +118,11 @@ class IdempotencyKeys:
         raise in_doubt() if not racing and age > self._stale_after else in_progress()
 
     def complete(self, claim: Claim, response: str) -> None:
-        self._connection.merge(TABLE, pa.Table.from_pylist([{
+        # a second row of the claim, appended: the answer prefers a done row, and an append (grouped with
+        # other requests' claims and completions) costs far less than rewriting the pending row in place
+        self._connection.add(TABLE, pa.Table.from_pylist([{
             "id": claim.id, "principal": claim.principal, "key": claim.key, "request_hash": claim.request_hash,
-            "state": DONE, "response": response, "created_at": datetime.now(UTC)}], schema=KEYS), on="id")
+            "state": DONE, "response": response, "created_at": datetime.now(UTC)}], schema=KEYS))
 
     def release(self, claim: Claim) -> None:
         self._connection.delete(TABLE, sql.eq("id", claim.id))

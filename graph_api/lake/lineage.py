@@ -128,14 +128,16 @@ class LakeLineage:
         version = self.lake.table_version("assets")
         if version != self._assets_version:
             with self._assets_lock:
-                since = self._assets_since
-                where = "is_current = TRUE"
-                if since is not None:
-                    where += (f" AND updated_at >= TIMESTAMP "
-                              f"'{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
-                rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
-                self.note_assets(rows)
-                self._assets_version = version
+                # a refresh that held the lock meanwhile read this version or a newer one: read once
+                if version > self._assets_version:
+                    since = self._assets_since
+                    where = "is_current = TRUE"
+                    if since is not None:
+                        where += (f" AND updated_at >= TIMESTAMP "
+                                  f"'{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
+                    rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
+                    self.note_assets(rows)
+                    self._assets_version = version
         self._refreshed_at = latest
 
     def note_assets(self, rows: Sequence[dict[str, Any]]) -> None:
