@@ -283,6 +283,12 @@ class Lineage:
             g = self._graph
             return frozenset(n for n in dict.fromkeys(node_ids) if n in g and staleness.is_stale(g, n))
 
+    def asset_versions(self, asset_ids: Sequence[str]) -> list[int | None]:
+        """The version lineage holds of each asset (None: not held), under one lock acquisition."""
+        with self._lock:
+            g = self._graph
+            return [g.asset_version(a) for a in asset_ids]
+
     def stale_reasons(self, node_id: str) -> list[str]:
         with self._lock:
             return staleness.stale_reasons(self._graph, node_id) if node_id in self._graph else []

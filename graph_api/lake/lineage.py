@@ -135,10 +135,24 @@ class LakeLineage:
                     if since is not None:
                         where += (f" AND updated_at >= TIMESTAMP "
                                   f"'{(since - CLOCK_MARGIN).strftime('%Y-%m-%d %H:%M:%S.%f')}'")
-                    rows = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None).to_pylist()
-                    self.note_assets(rows)
+                    scanned = self._feed.scan("assets", where, columns=ASSET_COLUMNS, title_column=None)
+                    self.note_assets(self._not_held(scanned).to_pylist())
+                    if scanned.num_rows:
+                        newest = pc.max(scanned.column("updated_at")).as_py()
+                        if self._assets_since is None or newest > self._assets_since:
+                            self._assets_since = newest
                     self._assets_version = version
         self._refreshed_at = latest
+
+    def _not_held(self, rows: pa.Table) -> pa.Table:
+        """The asset rows lineage does not hold at their version. A version's row never changes, and
+        this process's own writes were noted as it made them, so after them (the clock margin re-reads
+        seconds of writes) only another process's rows are left to turn into Python objects."""
+        if rows.num_rows == 0:
+            return rows
+        held = pa.array(self.service.asset_versions(rows.column("id").to_pylist()), pa.int64())
+        fresh = pc.fill_null(pc.not_equal(held, rows.column("version").cast(pa.int64())), True)
+        return rows.filter(fresh)
 
     def note_assets(self, rows: Sequence[dict[str, Any]]) -> None:
         """Tell lineage about asset rows just written (new assets, new versions)."""

@@ -80,3 +80,21 @@ def test_a_rebuild_keeps_derived_assets_in_the_graph(lake: Lake) -> None:
     lineage.service.rebuild()
     assert lineage.impact_groups(src["id"]) == groups
     assert lineage.lake.assets.get(proxy) is not None
+
+
+def test_refresh_takes_another_writers_new_version_beside_its_own_noted_writes(lake_dir: str) -> None:
+    """Refresh turns only rows lineage does not hold into objects; another writer's new version is one of them."""
+    lake, other = Lake(lake_dir), Lake(lake_dir, read_consistency_seconds=0)
+    lineage = open_lineage(lake, SETTINGS)
+    title = make_title(lake)
+    src = lake.assets.register([asset_input(title["id"], external_id="src", checksum=checksum("1"))])[0]
+    lineage.note_assets([src])
+    run = lineage.record_run({"job": {"namespace": "t", "name": "proxy"}, "inputs": [src["id"]],
+                              "outputs": [asset_input(title["id"], role="proxy")]}).run
+    # this process's own writes, noted as they were made, then another writer's re-delivery of the source
+    lineage.note_assets(lake.assets.register([asset_input(title["id"], external_id=f"own-{i}") for i in range(3)]))
+    again = other.assets.register([asset_input(title["id"], external_id="src", checksum=checksum("2"))])[0]
+    assert again["id"] == src["id"] and again["version"] == 2
+    lineage.refresh()
+    assert lineage.service.asset_versions([src["id"]]) == [2]
+    assert lineage.is_stale(run.outputs[0])
