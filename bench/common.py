@@ -93,9 +93,11 @@ class Server:
         self.env = {**os.environ, "MEDIAGRAPH_LOG_LEVEL": "warning", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 120.0) -> Server:
-        command = [sys.executable, "-m", "graph_api.cli", "serve", "--lake", self.lake, "--port", str(self.port),
-                   *self.extra_args]
+    def start(self, timeout: float = 120.0, launcher: Sequence[str] | None = None) -> Server:
+        """Start ``mediagraph serve`` (through ``launcher``, a command that takes serve's arguments, when
+        given: a sampling wrapper, say) and wait until /healthz answers."""
+        head = list(launcher) if launcher is not None else [sys.executable, "-m", "graph_api.cli"]
+        command = [*head, "serve", "--lake", self.lake, "--port", str(self.port), *self.extra_args]
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env,
                                         stdout=self._log, stderr=subprocess.STDOUT)

@@ -18,7 +18,6 @@ import collections
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from common import ROOT, Server, latency_summary, load_average, log, print_table  # noqa: E402
+from common import Server, latency_summary, load_average, log, print_table  # noqa: E402
 
 from graph_api import cli  # noqa: E402
 from graph_api.lake import Lake  # noqa: E402
@@ -152,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: list[tuple[str, str]] = []
     try:
         if args.profile:
-            _start_sampled(server)
+            server.start(timeout=600, launcher=[sys.executable, str(Path(__file__).resolve()), "--serve-sampled"])
         else:
             server.start(timeout=600)
         log(f"server at {server.url} on {lake_dir}; {load_average()}")
@@ -209,25 +208,6 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
         if not args.lake:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _start_sampled(server: Server, timeout: float = 600.0) -> None:
-    """``server.start()``, but the process is this script in ``--serve-sampled`` mode."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve-sampled", "serve", "--lake", server.lake,
-               "--port", str(server.port), *server.extra_args]
-    server._log = open(server.log_path, "ab")  # noqa: SIM115 - closed by server.stop()
-    server.process = subprocess.Popen(command, cwd=ROOT, env=server.env, stdout=server._log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited; see {server.log_path}")
-        try:
-            if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not start; see {server.log_path}")
 
 
 # --- the sampled server -------------------------------------------------------------------------------------

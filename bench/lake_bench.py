@@ -233,23 +233,15 @@ def profile_requests(lake_dir: str, queries: list[tuple[str, str, list[str]]], r
                 for _ in range(n):
                     await once()
                 profiler.disable()
-                for order, restrict in (("tottime", lines), ("cumulative", "graph_api/")):
-                    text = io.StringIO()
-                    stats = pstats.Stats(profiler, stream=text).sort_stats(order)
-                    stats.print_stats(*((restrict, lines) if isinstance(restrict, str) else (restrict,)))
-                    body = [line for line in text.getvalue().splitlines() if line.strip()]
-                    start = next((i for i, line in enumerate(body) if "ncalls" in line), 0)
-                    out.append(f"--- profile of {n} x {name}, by {order}"
-                               f"{' (graph_api only)' if isinstance(restrict, str) else ''} ---")
-                    out.extend(line[:150] for line in body[start:])
+                out.extend(profile_lines(profiler, f"{n} x {name}", lines))
 
     asyncio.run(run())
     return out
 
 
 def profile_lines(profiler: cProfile.Profile, title: str, lines: int = 14) -> list[str]:
-    """A bulk write's profile as the bench prints it: the top lines by own time, then the project's own
-    functions by cumulative time (cProfile inflates Python-heavy code more than Arrow's C++)."""
+    """A profile as the bench prints it: the top lines by own time, then the project's own functions by
+    cumulative time (cProfile inflates Python-heavy code more than Arrow's C++)."""
     out: list[str] = []
     for order, restrict in (("tottime", lines), ("cumulative", "graph_api/")):
         text = io.StringIO()
