@@ -52,8 +52,9 @@ def merge_small_fragments(table: Any, *, target_rows: int = TARGET_ROWS_PER_FRAG
     return CompactionReport(metrics.fragments_removed, metrics.fragments_added, [], 0)
 
 
-def update_indexes(table: Any, *, retention: timedelta) -> CompactionReport:
-    """Steps 2 and 3: index the rows the indexes do not cover yet, then remove old versions' files.
+def update_indexes(table: Any, *, retention: timedelta, cleanup: bool = True) -> CompactionReport:
+    """Steps 2 and 3: index the rows the indexes do not cover yet, then (with ``cleanup``) remove old
+    versions' files.
 
     Needs no write lock: an index commit does not change rows, so LanceDB rebases it over appends, and a
     data write that an index commit beat is retried (``Connection._commit``); files of versions younger
@@ -61,9 +62,12 @@ def update_indexes(table: Any, *, retention: timedelta) -> CompactionReport:
     table.checkout_latest()
     dataset = table.to_lance()
     folded = _update_indexes(dataset)
-    cleanup = dataset.cleanup_old_versions(older_than=retention, error_if_tagged_old_versions=False)
+    removed = 0
+    if cleanup:
+        stats = dataset.cleanup_old_versions(older_than=retention, error_if_tagged_old_versions=False)
+        removed = int(stats.bytes_removed)
     table.checkout_latest()
-    return CompactionReport(0, 0, folded, int(cleanup.bytes_removed))
+    return CompactionReport(0, 0, folded, removed)
 
 
 def _update_indexes(dataset: Any) -> list[str]:

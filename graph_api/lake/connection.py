@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 # check fragment counts every this many writes to a table, not on every write
 COMPACTION_CHECK_EVERY = 8
 COMPACTION_ATTEMPTS = 3
+# removing old versions' files lists every version and data file of the table (on S3, pages of LIST
+# requests): after every compaction that listing came to dominate a stream of small writes (most of a
+# replica's time, 2 replicas x 4 writers on SeaweedFS), so it runs at most this often per table; files
+# outlive the retention by at most this much
+CLEANUP_EVERY_SECONDS = 60.0
 # a table no one has written for this long has its remaining small fragments compacted: a stream of
 # writes that stops below the threshold would otherwise leave readers scanning its unindexed tail
 IDLE_COMPACTION_SECONDS = 2.0
@@ -141,6 +146,7 @@ class Connection:
         self._table_lock = threading.Lock()
         self._writes_since_check: dict[str, int] = {}
         self._compacting: set[str] = set()
+        self._cleaned_at: dict[str, float] = {}  # table -> monotonic time of its last cleanup
         self._checking = 0  # compaction checks running in the background
         self._idle_timers: dict[str, threading.Timer] = {}
         self._groups: dict[str, _Group] = {}
@@ -408,8 +414,12 @@ class Connection:
                 self.table(table)), locked=True)
             if merged is None:
                 return
+            now = time.monotonic()
+            cleanup = now - self._cleaned_at.get(table, -CLEANUP_EVERY_SECONDS) >= CLEANUP_EVERY_SECONDS
+            if cleanup:
+                self._cleaned_at[table] = now
             tidied = self._compact_step(table, "index update", lambda: compaction.update_indexes(
-                self.table(table), retention=self.version_retention), locked=False)
+                self.table(table), retention=self.version_retention, cleanup=cleanup), locked=False)
             self.counters.compactions += 1
             log.info("compacted table %s: %s; %s", table, merged, tidied)
         finally:
