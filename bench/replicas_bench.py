@@ -11,6 +11,7 @@ tests/replicas/test_replicas.py runs the same writers at CI size.
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def main() -> int:
         for server in servers:
             server.stop()
         s3.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
