@@ -38,6 +38,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="mg-replicas-"))
     s3 = SeaweedS3(root / "s3")
     servers = []
+    passed = False
     try:
         lake = s3.new_uri("bench")
         _, token = create_token(s3, lake)
@@ -63,13 +64,17 @@ def main() -> int:
         bad = {t: r for t, r in result.items() if r != ([], [])}
         for table, (lost, duplicated) in result.items():
             print(f"{table}: {len(report.expected[table])} written, {len(lost)} lost, {len(duplicated)} duplicated")
-        print("OK: nothing lost or duplicated" if not bad and not report.failures else f"FAILED: {bad}")
-        return 0 if not bad and not report.failures else 1
+        passed = not bad and not report.failures
+        print("OK: nothing lost or duplicated" if passed else f"FAILED: {bad}")
+        return 0 if passed else 1
     finally:
         for server in servers:
             server.stop()
         s3.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if passed:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"servers' logs and the S3 data kept in {root}")
 
 
 if __name__ == "__main__":
