@@ -169,6 +169,14 @@ class LiveServer:
             self.proc.kill()
 
 
+def auth_on_server(lake_path: str) -> Iterator[LiveServer]:
+    """For a module's ``server`` fixture: ``mediagraph serve --auth on`` with two workers on ``lake_path``,
+    stopped when the module is done."""
+    live = LiveServer(lake_path, extra_args=["--auth", "on", "--workers", "2"], startup_seconds=180)
+    yield live
+    live.stop()
+
+
 @pytest.fixture
 def live_server(lake_dir: str) -> Iterator[LiveServer]:
     server = LiveServer(lake_dir)

@@ -13,7 +13,7 @@ import pytest
 
 from graph_api.lake.connection import Connection
 from graph_api.lake.tokens import Tokens, open_tokens
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, auth_on_server, free_port
 
 QUERY = "{ titles(first: 5) { edges { node { id name } } } }"
 MUTATION = 'mutation { createTitle(input: {name: "Harbour Lights", kind: MOVIE}) { id name } }'
@@ -30,9 +30,7 @@ def lake_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(lake_path: str) -> Iterator[LiveServer]:
-    live = LiveServer(lake_path, extra_args=["--auth", "on", "--workers", "2"], startup_seconds=180)
-    yield live
-    live.stop()
+    yield from auth_on_server(lake_path)
 
 
 @pytest.fixture(scope="module")

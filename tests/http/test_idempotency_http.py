@@ -20,7 +20,7 @@ from graph_api.lake.embeddings import table_name_for
 from graph_api.lake.idempotency import KEYS, TABLE, IdempotencyKeys
 from graph_api.lake.tokens import Tokens, open_tokens
 from graph_api.schema.idempotency import request_hash
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, auth_on_server
 
 CREATE = "mutation($name: String!, $key: String) { createTitle(input: {name: $name, kind: MOVIE}, " \
          "idempotencyKey: $key) { id name } }"
@@ -33,9 +33,7 @@ def lake_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(lake_path: str) -> Iterator[LiveServer]:
-    live = LiveServer(lake_path, extra_args=["--auth", "on", "--workers", "2"], startup_seconds=180)
-    yield live
-    live.stop()
+    yield from auth_on_server(lake_path)
 
 
 @pytest.fixture(scope="module")
