@@ -57,7 +57,8 @@ def main() -> int:
         for failure in report.failures[:5]:
             print("  " + failure[:300])
         for server in servers:
-            metrics = httpx.get(server.url + "/metrics", timeout=30).text
+            # /metrics needs the read scope when auth is on
+            metrics = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30).text
             conflicts = [line for line in metrics.splitlines() if "conflict" in line and not line.startswith("#")]
             print(f"{server.url} conflict metrics: {'; '.join(conflicts) or 'none exported'}")
         result = lost_and_duplicated(s3, lake, report)
