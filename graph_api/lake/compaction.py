@@ -9,7 +9,8 @@ writes filled the disk. Through Lance's own API (``pylance``) this compaction in
 2. indexes the new rows as a delta segment and folds the deltas into one, keeping the base
    segment; the base is rewritten only once the deltas grow past a share of it, so the index
    cost of a compaction follows the rows written since the last fold, not the table size;
-3. removes the files of versions older than the retention, so readers still on a version
+3. removes the files of versions older than the retention (``Connection`` asks for this at most once a
+   minute per table: the listing it needs is costly on S3), so readers still on a version
    younger than that keep working while disk use stays bounded.
 
 ``mediagraph lake optimize`` (``Connection.optimize``) still runs the full ``optimize()``.
