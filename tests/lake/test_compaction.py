@@ -1,7 +1,8 @@
 """Automatic compaction after small writes merges the small fragments and leaves the bulk data alone."""
 from __future__ import annotations
 
-from graph_api.lake import Lake
+from graph_api.lake import Lake, compaction
+from graph_api.lake.connection import COMPACTION_CHECK_EVERY
 from tests.conftest import asset_input, checksum, make_title
 
 
@@ -32,3 +33,56 @@ def test_small_writes_are_compacted_without_rewriting_the_bulk_load(lake_dir: st
     assert lake.assets.get(bulk[1]["id"])["version"] == 2
     assert lake.assets.get_version(bulk[1]["id"], 1)["is_current"] is False
     assert lake.assets.get(bulk[0]["id"])["version"] == 1
+
+
+def test_a_compaction_merges_the_biggest_full_tier_and_the_smaller_ones_only() -> None:
+    target = compaction.TARGET_ROWS_PER_FRAGMENT
+    width = compaction.MERGE_WIDTH
+    assert [compaction.tier(n) for n in (1, 7, 8, 63, 64, 511, 512)] == [0, 0, 1, 1, 2, 2, 3]
+    big = {1: 900_000, 2: target}  # at or above the target: never rewritten
+    mid = {10 + k: 20_000 for k in range(width - 1)}  # one short of a full tier
+    tiny = {100 + k: 1 for k in range(width)}
+    assert compaction.fragments_to_merge({**big, **mid, **tiny}) == set(tiny)
+    assert compaction.fragments_to_merge({**big, **mid}) == set()
+    assert compaction.fragments_to_merge({**big, **tiny, 200: 1}) == {*tiny, 200}
+    full_mid = {**mid, 19: 20_000}
+    assert compaction.fragments_to_merge({**big, **full_mid, 300: 3}) == {*full_mid, 300}
+
+
+def test_the_tail_of_single_writes_is_merged_without_rewriting_the_bigger_small_fragments(lake_dir: str) -> None:
+    lake = Lake(lake_dir, background_compaction=False, compact_small_fragments=compaction.MERGE_WIDTH)
+    title = make_title(lake)
+    lake.assets.register([asset_input(title["id"], external_id=f"batch-{n}") for n in range(500)])
+    (batch_id, batch), = _fragments(lake).items()
+    singles = 3 * COMPACTION_CHECK_EVERY  # three compaction checks
+    for n in range(singles):
+        lake.assets.register([asset_input(title["id"], external_id=f"single-{n}")])
+    after = _fragments(lake)
+    assert lake.counters.compactions >= 2
+    assert after[batch_id][1] == batch[1]  # the 500-row fragment is a tier of its own: not rewritten
+    assert len(after) <= 1 + 2 * compaction.MERGE_WIDTH, after
+    assert lake.assets.list(title_ids=[title["id"]]).num_rows == 500 + singles
+
+
+def test_the_index_update_adds_a_delta_and_keeps_the_base_segment(lake_dir: str) -> None:
+    lake = Lake(lake_dir, background_compaction=False, compact_small_fragments=1_000)
+    title = make_title(lake)
+    retention = lake.connection.version_retention
+    lake.assets.register([asset_input(title["id"], external_id=f"bulk-{n}") for n in range(2_000)])
+    compaction.update_indexes(lake.table("assets"), retention=retention, cleanup=False)
+
+    def segments() -> list[tuple[str, int]]:
+        index = next(ix for ix in lake.table("assets").to_lance().describe_indices() if ix.name == "id_idx")
+        return sorted((s.uuid, s.size_bytes) for s in index.segments)
+
+    # the index was made on the empty table: its first, empty segment is older than the base
+    assert len(segments()) == 2
+    base = max(segments(), key=lambda s: s[1])
+    for round_ in range(2):
+        lake.assets.register([asset_input(title["id"], external_id=f"more-{round_}")])
+        compaction.update_indexes(lake.table("assets"), retention=retention, cleanup=False)
+        assert base in segments()  # the base segment was kept, not rewritten with the new rows
+    after = segments()
+    assert len(after) == len([s for s in after if s[1] < base[1]]) + 1
+    found = lake.assets.by_external_id(["more-0", "more-1"])
+    assert sorted(found) == ["more-0", "more-1"]
