@@ -199,7 +199,8 @@ class Assets(Repo):
                 external = pc.filter(near, pc.is_in(near, value_set=pa.array(external, type=pa.string()))).to_pylist()
                 if not external:
                     return {}
-        rows = self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)), title_column=None)
+        rows = self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)), title_column=None,
+                              keyed=True)
         return {r["external_id"]: r for r in rows.to_pylist()}
 
     @staticmethod

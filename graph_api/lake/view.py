@@ -132,15 +132,17 @@ class LakeView:
         limit: int | None = None,
         title_column: str | None = "title_id",
         include_invisible: bool = False,
+        keyed: bool = False,
     ) -> pa.Table:
         """Rows of ``table`` matching ``where`` that this view may see.
 
         ``title_column`` None reads past the access rule (ids a write must not duplicate);
-        ``include_invisible`` keeps rows of runs that never became visible (for maintenance)."""
+        ``include_invisible`` keeps rows of runs that never became visible (for maintenance);
+        ``keyed``: ``where`` picks rows by an indexed key (few rows), see ``snapshots.scan``."""
         clause = sql.all_of(where, self._access_clause(title_column))
         self.connection.count_read(table)
         # through pylance, not LanceDB's query builder: the same scan at a third of the fixed cost
-        result = snapshots.scan(self.connection, table, clause, columns, limit)
+        result = snapshots.scan(self.connection, table, clause, columns, limit, keyed=keyed)
         return result if include_invisible else self._hide_invisible_runs(result)
 
     def ranked(self, table: str, start: Callable[[Any], Any], where: str | None, *, limit: int,
