@@ -48,20 +48,37 @@ class CompactionReport:
     bytes_removed: int
 
 
-def compact_small(table: Any, *, retention: timedelta,
-                  target_rows: int = TARGET_ROWS_PER_FRAGMENT) -> CompactionReport:
-    """Compact the LanceDB ``table`` after small writes (the caller holds the write lock)."""
-    report = merge_small_fragments(table, target_rows=target_rows)
-    tidy = update_indexes(table, retention=retention)
-    return CompactionReport(report.fragments_removed, report.fragments_added, tidy.indexes_folded, tidy.bytes_removed)
+def needs_compaction(table: Any, *, min_merged: int, index_tail: bool,
+                     target_rows: int = TARGET_ROWS_PER_FRAGMENT) -> bool:
+    """Whether a compaction of the LanceDB ``table`` would merge at least ``min_merged`` fragments or, with
+    ``index_tail``, index fragments no index covers yet (reads scan those row by row)."""
+    dataset = table.to_lance()
+    rows = _fragment_rows(dataset)
+    if len(fragments_to_merge(rows, target_rows=target_rows)) >= min_merged:
+        return True
+    if not index_tail:
+        return False
+    for index in dataset.describe_indices():
+        covered: set[int] = set()
+        for segment in index.segments:
+            covered.update(segment.fragment_ids)
+        if set(rows) - covered:
+            return True
+    return False
+
+
+def _fragment_rows(dataset: Any) -> dict[int, int]:
+    # physical rows, deleted ones included: metadata only (counting live rows reads deletion files)
+    return {f.fragment_id: f.metadata.physical_rows for f in dataset.get_fragments()}
 
 
 def merge_small_fragments(table: Any, *, target_rows: int = TARGET_ROWS_PER_FRAGMENT) -> CompactionReport:
-    """Step 1 alone: rewrite the small fragments into bigger ones. It commits a rewrite of those fragments,
-    which an update or delete of their rows committed meanwhile makes fail: hold the write lock."""
+    """Step 1 alone: rewrite the small fragments into bigger ones, tier by tier. It commits a rewrite of
+    those fragments: appends committed meanwhile are rebased over it, an update or delete of their rows
+    makes one of the two commits conflict (the caller retries)."""
     table.checkout_latest()
     dataset = table.to_lance()
-    rows = {f.fragment_id: f.count_rows() for f in dataset.get_fragments()}
+    rows = _fragment_rows(dataset)
     merged = fragments_to_merge(rows, target_rows=target_rows)
     if not merged:
         return CompactionReport(0, 0, [], 0)
