@@ -24,15 +24,14 @@ without asking LanceDB (which costs the listing above) or looking at private att
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from graph_api.lake.connection import Connection
+from typing import Any, Protocol
 
 VERSIONS_DIR = "_versions"
 HINT_FILE = "latest_version_hint.json"
@@ -55,23 +54,41 @@ def local_root(uri: str) -> Path | None:
     return Path(uri)
 
 
+@functools.lru_cache(maxsize=4096)
+def _versions_prefix(uri: str) -> str | None:
+    root = local_root(uri)
+    return None if root is None else os.path.join(os.fspath(root), VERSIONS_DIR, "")
+
+
+def read_hint(prefix: str) -> int | None:
+    """The version ``_versions/`` (at ``prefix``) names in its hint file; None without a readable one."""
+    # os.open/os.read: a fifth of the cost of open() and its buffered file object, on every read
+    try:
+        fd = os.open(prefix + HINT_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        hint = json.loads(data)["version"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return hint if isinstance(hint, int) and not isinstance(hint, bool) and hint >= 1 else None
+
+
 def probe_latest(uri: str) -> int | None:
     """The latest version of the Lance dataset at ``uri`` from its version hint and a test per newer
     manifest; None when that cannot tell (see the module docstring)."""
-    root = local_root(uri)
-    if root is None:
+    prefix = _versions_prefix(uri)
+    if prefix is None:
         return None
-    versions = root / VERSIONS_DIR
-    try:
-        with open(versions / HINT_FILE, "rb") as f:
-            hint = json.loads(f.read())["version"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not isinstance(hint, int) or isinstance(hint, bool) or hint < 1:
-        return None
-    prefix = os.fspath(versions) + os.sep
+    hint = read_hint(prefix)
     # the hinted manifest must be there: otherwise the table uses V1 names, or the hint is stale past cleanup
-    if not os.path.exists(prefix + manifest_name(hint)):
+    if hint is None or not os.path.exists(prefix + manifest_name(hint)):
         return None
     version = hint
     for _ in range(MAX_PROBE_STEPS):
@@ -93,12 +110,19 @@ def latest_of(dataset: Any) -> int:
 
 
 # --- pins ---------------------------------------------------------------------------------
+class Tables(Protocol):
+    """What a pin needs of a ``Connection``: its open tables by name. (A protocol, not the class: this
+    module imports nothing of the lake, so ``connection`` may use it.)"""
+
+    def table(self, name: str) -> Any: ...
+
+
 # per connection (weakly, like the datasets in ``snapshots``): table name -> the version it is pinned at
-_PINS: weakref.WeakKeyDictionary[Connection, dict[str, int]] = weakref.WeakKeyDictionary()
+_PINS: weakref.WeakKeyDictionary[Tables, dict[str, int]] = weakref.WeakKeyDictionary()
 _PINS_LOCK = threading.Lock()
 
 
-def pin(connection: Connection, name: str, version: int) -> None:
+def pin(connection: Tables, name: str, version: int) -> None:
     """Check ``connection``'s table ``name`` out at ``version``: its reads stay there until ``unpin``.
     Raises what LanceDB raises for a version that is not there (cleaned up, say)."""
     connection.table(name).checkout(version)
@@ -106,7 +130,7 @@ def pin(connection: Connection, name: str, version: int) -> None:
         _PINS.setdefault(connection, {})[name] = int(version)
 
 
-def unpin(connection: Connection, name: str) -> None:
+def unpin(connection: Tables, name: str) -> None:
     """Let table ``name`` follow its latest version again."""
     with _PINS_LOCK:
         pins = _PINS.get(connection)
@@ -115,16 +139,16 @@ def unpin(connection: Connection, name: str) -> None:
     connection.table(name).checkout_latest()
 
 
-def pinned(connection: Connection, name: str) -> int | None:
+def pinned(connection: Tables, name: str) -> int | None:
     """The version table ``name`` is pinned at through ``pin``, or None when it follows the latest."""
     pins = _PINS.get(connection)
     return None if pins is None else pins.get(name)
 
 
-def read_version(connection: Connection, name: str, uri: str, table: Any) -> int:
-    """The version a read of ``connection``'s table ``name`` (a Lance dataset at ``uri``, the LanceDB
-    ``table``) should see: its pin, else its latest version."""
+def read_version(connection: Tables, name: str, uri: str, fallback: Callable[[], int]) -> int:
+    """The version a read of ``connection``'s table ``name`` (a Lance dataset at ``uri``) should see: its
+    pin, else its latest version (probed, else ``fallback()``)."""
     at = pinned(connection, name)
     if at is not None:
         return at
-    return latest_version(uri, lambda: int(table.version))
+    return latest_version(uri, fallback)
