@@ -126,7 +126,8 @@ class LakeLineage:
         # read before catching up: a commit landing during the catch-up makes the next ``moved`` true
         latest = self._latest()
         self.service.refresh()
-        version = self.lake.table_version("assets")
+        # the first table ``moved`` watches is the assets table: its version without LanceDB's listing
+        version = latest[0] if latest is not None else self.lake.table_version("assets")
         if version != self._assets_version:
             with self._assets_lock:
                 # a refresh that held the lock meanwhile read this version or a newer one: read once
