@@ -57,7 +57,8 @@ def local_root(uri: str) -> Path | None:
 @functools.lru_cache(maxsize=4096)
 def _versions_prefix(uri: str) -> str | None:
     root = local_root(uri)
-    return None if root is None else os.path.join(os.fspath(root), VERSIONS_DIR, "")
+    # absolute, as Lance resolved it when the dataset was opened
+    return None if root is None else os.path.join(os.path.abspath(root), VERSIONS_DIR, "")
 
 
 def read_hint(prefix: str) -> int | None:

@@ -52,7 +52,7 @@ def _hint(uri: str) -> Path:
 
 
 def _listed_latest(lake: Lake) -> int:
-    """The latest version as LanceDB's own listing finds it."""
+    """The latest version as a listing of every version (pylance's) finds it."""
     return int(lake.connection.table("assets").to_lance().latest_version)
 
 
