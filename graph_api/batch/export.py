@@ -38,6 +38,7 @@ from graph_api.lake.datasets import write_lance
 from graph_api.lake.runs import RUNS_TABLE
 from graph_api.lake.schemas import embeddings_schema
 from graph_api.lake.tokens import LOCAL, Principal, open_tokens
+from graph_api.lake.versions import pin
 from graph_api.lake.view import LakeView
 
 MANIFEST = "manifest.json"
@@ -113,7 +114,7 @@ def _pin(lake: Lake, wanted: dict[str, int] | None) -> dict[str, int]:
         table = lake.connection.table(name)
         version = wanted[name] if wanted is not None else int(table.version)
         try:
-            table.checkout(version)
+            pin(lake.connection, name, version)  # recorded: lake reads then know the table is pinned
         except Exception as exc:  # noqa: BLE001 - a version cleaned up by `lake optimize`, most likely
             raise InvalidArgument(f"table {name} has no version {version} any more: {exc}", table=name) from None
         versions[name] = version
@@ -121,7 +122,7 @@ def _pin(lake: Lake, wanted: dict[str, int] | None) -> dict[str, int]:
         for space in lake.embeddings.spaces().values():
             table = lake.connection.open_embeddings_table(space["table_name"], embeddings_schema(space["dimension"]))
             versions[space["table_name"]] = int(table.version)
-            table.checkout(versions[space["table_name"]])
+            pin(lake.connection, space["table_name"], versions[space["table_name"]])
     return dict(sorted(versions.items()))
 
 

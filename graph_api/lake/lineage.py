@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_api.errors import InvalidArgument, MediaGraphError
-from graph_api.lake import sql
+from graph_api.lake import sql, versions
 from graph_api.lake.lake import Lake
 from graph_api.lake.runs import EachRun
 from graph_api.lake.validate import Problems
@@ -57,8 +57,8 @@ class LakeLineage:
         self._assets_since: datetime | None = None
         store = LanceLineageStore(lake.connection.db)
         self.service = Lineage(store, self._all_assets)
-        # what ``moved`` watches: the assets table and lineage's own, as Lance datasets whose
-        # latest-version marker is one small read each, without a LanceDB call
+        # what ``moved`` watches: the assets table and lineage's own, as Lance datasets whose latest
+        # version is the version hint and a file test each (``versions``), without a LanceDB call
         self._watched = [lake.connection.table("assets").to_lance(),
                          *(store.table(name).to_lance() for name, _ in store.table_versions())]
         self._refreshed_at: tuple[int, ...] | None = None
@@ -109,14 +109,15 @@ class LakeLineage:
         return "://" not in uri or uri.startswith("file://")
 
     def moved(self) -> bool:
-        """Whether a table lineage follows has a commit the last ``refresh`` did not see (~0.1 ms
-        on a local lake, where ``refresh`` asks LanceDB for five versions: ~2 ms)."""
+        """Whether a table lineage follows has a commit the last ``refresh`` did not see (~0.1 ms for
+        the six tables on a local lake, however many versions they keep; ``refresh`` asks LanceDB for
+        five versions, each a listing of every version the retention keeps)."""
         latest = self._latest()
         return latest is None or latest != self._refreshed_at
 
     def _latest(self) -> tuple[int, ...] | None:
         try:
-            return tuple(int(d.latest_version) for d in self._watched)
+            return tuple(versions.latest_of(d) for d in self._watched)
         except Exception:  # noqa: BLE001 - a table dropped and made again, say: the full refresh will tell
             return None
 
@@ -125,7 +126,8 @@ class LakeLineage:
         # read before catching up: a commit landing during the catch-up makes the next ``moved`` true
         latest = self._latest()
         self.service.refresh()
-        version = self.lake.table_version("assets")
+        # the first table ``moved`` watches is the assets table: its version without LanceDB's listing
+        version = latest[0] if latest is not None else self.lake.table_version("assets")
         if version != self._assets_version:
             with self._assets_lock:
                 # a refresh that held the lock meanwhile read this version or a newer one: read once
