@@ -22,22 +22,34 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
+    MiddlewareManager,
+    OperationDefinitionNode,
     TypeNameMetaFieldDef,
     Undefined,
+    assert_valid_schema,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, GroupedFieldSet
+from graphql.execution.executor import default_field_resolver, default_type_resolver
+from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
 from graphql.pyutils import Path, gather_with_cancel
+from graphql.pyutils import inspect as graphql_inspect
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from graph_api.schema.variables import variable_values
 
 # what a completer returns when it will not vouch for a value: graphql-core completes it instead
 _SLOW: Any = object()
@@ -148,7 +160,76 @@ def plain_field(parent_type: GraphQLObjectType, field_def: GraphQLField | None,
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, answering plain fields without a resolve info each."""
+    """Strawberry's execution context, answering plain fields without a resolve info each, and
+    coercing variables with compiled coercers (``graph_api.schema.variables``)."""
+
+    @classmethod
+    def build(  # the same parameters as graphql-core's, with plainer types
+            cls, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None, context_value: Any = None,
+            raw_variable_values: dict[str, Any] | None = None, operation_name: str | None = None,
+            field_resolver: Any = None, type_resolver: Any = None, subscribe_field_resolver: Any = None,
+            max_coercion_errors: int = 50, enable_early_execution: bool = False, middleware: Any = None,
+            is_awaitable: Any = None, is_async_iterable: Any = None, hide_suggestions: bool = False,
+            abort_signal: Any = None, hooks: Any = None, **custom_args: Any) -> list[GraphQLError] | FastExecutionContext:
+        # graphql-core 3.3's ``Executor.build``, line for line, but for the variables: it calls
+        # ``get_variable_values`` by its module's name, so there is no smaller place to change that
+        assert_valid_schema(schema)
+
+        operation: OperationDefinitionNode | None = None
+        fragment_definitions: dict[str, FragmentDefinitionNode] = {}
+        fragments: dict[str, FragmentDetails] = {}
+        fragment_variable_signature_errors: list[GraphQLError] = []
+        middleware_manager: MiddlewareManager | None = None
+        if middleware is not None:
+            if isinstance(middleware, (list, tuple)):
+                middleware_manager = MiddlewareManager(*middleware)
+            elif isinstance(middleware, MiddlewareManager):
+                middleware_manager = middleware
+            else:
+                msg = ("Middleware must be passed as a list or tuple of functions"
+                       " or objects, or as a single MiddlewareManager object."
+                       f" Got {graphql_inspect(middleware)} instead.")
+                raise TypeError(msg)
+
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                if operation_name is None:
+                    if operation:
+                        return [GraphQLError("Must provide operation name if query contains multiple operations.")]
+                    operation = definition
+                elif definition.name and definition.name.value == operation_name:
+                    operation = definition
+            elif isinstance(definition, FragmentDefinitionNode):
+                fragment_definitions[definition.name.value] = definition
+                variable_signatures: dict[str, GraphQLVariableSignature] | None = None
+                if definition.variable_definitions:
+                    variable_signatures = {}
+                    for var_def in definition.variable_definitions:
+                        signature = get_variable_signature(schema, var_def)
+                        if isinstance(signature, GraphQLError):
+                            fragment_variable_signature_errors.append(signature)
+                            continue
+                        variable_signatures[signature.name] = signature
+                fragments[definition.name.value] = FragmentDetails(definition, variable_signatures)
+
+        if not operation:
+            if operation_name is not None:
+                return [GraphQLError(f"Unknown operation named '{operation_name}'.")]
+            return [GraphQLError("Must provide an operation.")]
+
+        if fragment_variable_signature_errors:
+            return fragment_variable_signature_errors
+
+        variables = variable_values(schema, operation.variable_definitions or (), raw_variable_values or {},
+                                    max_errors=max_coercion_errors, hide_suggestions=hide_suggestions)
+        if isinstance(variables, list):
+            return variables  # errors
+
+        return cls(schema, fragment_definitions, fragments, root_value, context_value, operation, variables,
+                   field_resolver or default_field_resolver, type_resolver or default_type_resolver,
+                   subscribe_field_resolver or default_field_resolver, enable_early_execution, middleware_manager,
+                   is_awaitable, is_async_iterable, hide_suggestions=hide_suggestions, abort_signal=abort_signal,
+                   hooks=hooks, **custom_args)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

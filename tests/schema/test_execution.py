@@ -1,6 +1,7 @@
 """The schema's executor (FastExecutionContext) answers exactly what graphql-core's default one does:
 the same data and the same errors (message, path, locations, extensions), over real queries on a real
-lake and over a small schema built to hit every edge of the plain-field path."""
+lake and over a small schema built to hit every edge of the plain-field path; and its variable
+coercion (graph_api.schema.variables) gives what graphql-core's ``get_variable_values`` gives."""
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import get_introspection_query
+from graphql import GraphQLError, OperationDefinitionNode, get_introspection_query, parse
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
@@ -18,11 +20,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
 from bench.lake_bench import ASSET, TITLE_DETAIL
+from bench.lake_bench import REGISTER as REGISTER_ASSETS
 from graph_api.lake import Lake
 from graph_api.lake.lineage import open_lineage
-from graph_api.schema import build_schema, schema
+from graph_api.schema import build_schema, schema, variables
 from graph_api.schema.context import make_context
 from graph_api.schema.execution import FastExecutionContext
+from graph_api.schema.variables import coercer_for, variable_values
 from graph_api.settings import Settings
 from tests.conftest import asset_input, make_assets, make_title
 
@@ -308,3 +312,122 @@ def test_a_resolve_hook_sees_every_field() -> None:
 def test_a_synchronous_execution_answers_the_same() -> None:
     query = TOY_QUERIES["plain values"]
     assert _answer(FAST_TOY.execute_sync(query)) == _answer(DEFAULT_TOY.execute_sync(query))
+
+
+# --- variables: compiled coercion against graphql-core's ----------------------------------------------
+REGISTER = """mutation($input: [AssetInput!]!, $key: String, $n: Int = 3, $when: DateTime) {
+    registerAssets(input: $input, idempotencyKey: $key) { id } }"""
+
+
+def _row(n: int, **fields: Any) -> dict[str, Any]:
+    return {"titleId": "title_1", "mediaType": "VIDEO", "role": "source", "uri": f"s3://m/{n}.mov",
+            "checksum": f"sha256:{n:064x}", "sizeBytes": 2 ** 40 + n, "durationSeconds": 1.5, "width": 1920,
+            "height": None, "technical": {"streams": [{"codec": "prores", "deep": [[[n]]]}]},
+            "externalId": f"x-{n}", **fields}
+
+
+ROWS = [_row(n) for n in range(50)]
+GIVEN = {"key": "k", "n": 5, "when": "2024-01-01T00:00:00+00:00"}
+VARIABLES: dict[str, dict[str, Any]] = {
+    "valid rows": {**GIVEN, "input": ROWS},
+    "nullable variables null": {"input": ROWS[:3], "key": None, "n": None, "when": None},
+    "one object for a list": {**GIVEN, "input": ROWS[0]},
+    "a tuple for a list": {**GIVEN, "input": tuple(ROWS[:2])},
+    "only required fields": {**GIVEN, "input": [{"titleId": "t", "mediaType": "AUDIO", "role": "r", "uri": "u"}]},
+    "optional variables omitted": {"input": ROWS[:3], "n": 1},
+    # graphql-core's alone: a default to apply, a required variable missing
+    "a default applied": {"input": ROWS[:3]},
+    "the list missing": {**GIVEN},
+    # values that do not coerce
+    "a missing required field": {**GIVEN, "input": [*ROWS[:2], {"titleId": "t", "mediaType": "AUDIO", "role": "r"}]},
+    "an unknown field": {**GIVEN, "input": [_row(1, colour="red")]},
+    "an enum value not in the enum": {**GIVEN, "input": [_row(1, mediaType="FILM")]},
+    "an int that is a string": {**GIVEN, "input": [_row(1, width="wide")]},
+    "an int too big": {**GIVEN, "input": [_row(1, width=2 ** 40)]},
+    "null in a non-null list": {**GIVEN, "input": [ROWS[0], None]},
+    "the list null": {**GIVEN, "input": None},
+    "a bad DateTime": {**GIVEN, "input": ROWS[:1], "when": "yesterday"},
+    "a bad item given alone": {**GIVEN, "input": _row(1, width="wide")},
+    "many errors": {**GIVEN, "input": [_row(n, width="w") for n in range(60)]},
+    "a string for an object": {**GIVEN, "input": ["not an object"]},
+}
+COERCED_HERE = {"valid rows", "nullable variables null", "one object for a list", "a tuple for a list",
+                "only required fields", "optional variables omitted"}
+
+
+def _operation(document: Any) -> OperationDefinitionNode:
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return operation
+
+
+def _coerced(values: list[GraphQLError] | VariableValues) -> Any:
+    if isinstance(values, list):
+        return [e.formatted for e in values]
+    # a signature's type is a fresh wrapper each time: compare it by what it prints
+    return values.coerced, {name: (s.signature.name, str(s.signature.type), s.signature.default, s.value)
+                            for name, s in values.sources.items()}
+
+
+@pytest.mark.parametrize("name", VARIABLES)
+def test_variables_coerce_as_graphql_core_coerces_them(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    graphql_schema = schema._schema
+    definitions = _operation(parse(REGISTER)).variable_definitions
+    handed_over = []
+
+    def graphql_cores(*args: Any, **kwargs: Any) -> Any:
+        handed_over.append(args)
+        return get_variable_values(*args, **kwargs)
+
+    monkeypatch.setattr(variables, "get_variable_values", graphql_cores)
+    for max_errors in (None, 2):
+        ours = variable_values(graphql_schema, definitions, VARIABLES[name], max_errors=max_errors)
+        assert _coerced(ours) == _coerced(get_variable_values(graphql_schema, definitions, VARIABLES[name],
+                                                              max_errors=max_errors))
+    assert bool(handed_over) is (name not in COERCED_HERE)
+
+
+def test_the_mutation_answers_the_same_through_both_executors(world: World) -> None:
+    rows = [{**_row(n), "titleId": world.title} for n in range(5)]
+    first = world.execute(schema, REGISTER_ASSETS, {"input": rows})
+    assert first[1] is None
+    # registering the same external ids again answers the same assets
+    assert world.execute(world.default, REGISTER_ASSETS, {"input": rows}) == first
+    bad = [*rows, {**_row(9), "titleId": world.title, "width": "wide"}]
+    answer = world.execute(schema, REGISTER_ASSETS, {"input": bad})
+    assert answer[1] and answer == world.execute(world.default, REGISTER_ASSETS, {"input": bad})
+
+
+@strawberry.input
+class Tree:
+    value: int | None = None
+    children: list[Tree] | None = None
+
+
+@strawberry.type
+class TreeQuery:
+    @strawberry.field
+    def size(self, tree: Tree) -> int:
+        return 1 + sum(self.size(c) for c in tree.children or [])
+
+
+TREE_SCHEMAS = (strawberry.Schema(query=TreeQuery, execution_context_class=FastExecutionContext),
+                strawberry.Schema(query=TreeQuery))
+
+
+def test_a_self_referring_input_goes_to_graphql_core() -> None:
+    def nested(depth: int) -> dict[str, Any]:
+        tree: dict[str, Any] = {"value": 0}
+        for _ in range(depth):
+            tree = {"value": 1, "children": [tree]}
+        return tree
+
+    graphql_schema = TREE_SCHEMAS[0]._schema
+    tree_type = graphql_schema.get_type("Tree")
+    assert tree_type is not None and coercer_for(tree_type) is None  # type: ignore[arg-type]
+    query = "query($t: Tree!) { size(tree: $t) }"
+    for depth in (3, 300):
+        fast, default = (_answer(asyncio.run(on.execute(query, variable_values={"t": nested(depth)})))
+                         for on in TREE_SCHEMAS)
+        assert fast == default
+    assert fast[1] and "nested too deeply" in fast[1][0]["message"]
