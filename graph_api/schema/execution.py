@@ -57,6 +57,9 @@ _SLOW: Any = object()
 # values of these types are never awaitable, never exceptions: the checks for those can be skipped
 _PLAIN_TYPES = frozenset({str, int, float, bool})
 
+# grouped field sets whose plans one operation keeps (a query has a few dozen; a subscription more)
+MAX_PLANS = 1024
+
 Completer = Callable[[Any], Any]
 Reader = Callable[[Any, str], Any]
 
@@ -247,6 +250,9 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None and cached[0] is grouped_field_set and cached[1] is parent_type:
             return cached[2]
+        if len(self._plans) >= MAX_PLANS:
+            # a long subscription collects new field sets for every event: keep the memo bounded
+            self._plans.clear()
         get_field = self.schema.get_field
         plan = [(response_name, details,
                  plain_field(parent_type, get_field(parent_type, details[0].node.name.value), details)
