@@ -1,9 +1,10 @@
-"""The executor the schema runs operations with: graphql-core's, with a cheaper path for plain fields.
+"""The executor the schema runs operations with: graphql-core's, with a cheaper path for plain fields
+and for variables.
 
 graphql-core spends ~5 µs on every field value: a ``Path``, a ``GraphQLResolveInfo``, strawberry's
 resolver wrapper, the ``is_awaitable`` checks and the recursive ``complete_value``. Most of a read's
-fields are none of that's business: a strawberry attribute (no resolver, no arguments, no field
-extensions, so no permission classes) holding a scalar or enum, or a list of them. For those this
+fields need none of it: a strawberry attribute (no resolver, no arguments, no field extensions, so
+no permission classes) holding a scalar or enum, or a list of them. For those this
 executor reads the attribute the way strawberry's default resolver does and serializes it directly,
 and builds the ``Path`` and info only when something goes wrong.
 
@@ -15,6 +16,11 @@ at the same path. ``__typename`` is answered the same way (it is the parent type
 
 Field-level middleware (a strawberry extension implementing ``resolve``) or directives on a field
 send every such field through the normal path, so they still see each one.
+
+Variables are coerced by ``graph_api.schema.variables`` (the same values and errors as graphql-core's
+``get_variable_values``), which is why ``build`` is graphql-core 3.3's, copied: it calls that
+function by its module's name. tests/schema/test_execution.py checks the copy against the installed
+graphql-core's parameters.
 """
 from __future__ import annotations
 
@@ -167,15 +173,14 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     coercing variables with compiled coercers (``graph_api.schema.variables``)."""
 
     @classmethod
-    def build(  # the same parameters as graphql-core's, with plainer types
+    def build(  # graphql-core's parameters, in its order, with plainer types
             cls, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None, context_value: Any = None,
             raw_variable_values: dict[str, Any] | None = None, operation_name: str | None = None,
             field_resolver: Any = None, type_resolver: Any = None, subscribe_field_resolver: Any = None,
             max_coercion_errors: int = 50, enable_early_execution: bool = False, middleware: Any = None,
             is_awaitable: Any = None, is_async_iterable: Any = None, hide_suggestions: bool = False,
             abort_signal: Any = None, hooks: Any = None, **custom_args: Any) -> list[GraphQLError] | FastExecutionContext:
-        # graphql-core 3.3's ``Executor.build``, line for line, but for the variables: it calls
-        # ``get_variable_values`` by its module's name, so there is no smaller place to change that
+        # graphql-core 3.3's ``Executor.build``, step for step, but for the variables
         assert_valid_schema(schema)
 
         operation: OperationDefinitionNode | None = None

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, get_introspection_query, parse
+from graphql.execution import Executor
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
@@ -413,6 +415,15 @@ class TreeQuery:
 
 TREE_SCHEMAS = (strawberry.Schema(query=TreeQuery, execution_context_class=FastExecutionContext),
                 strawberry.Schema(query=TreeQuery))
+
+
+def test_build_takes_graphql_cores_parameters() -> None:
+    """``FastExecutionContext.build`` is a copy of graphql-core's: an upgrade that changes the original's
+    parameters must be looked at (the rest of the copy is checked by the comparisons above)."""
+    ours = inspect.signature(FastExecutionContext.build).parameters
+    theirs = inspect.signature(Executor.build).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == \
+           [(p.name, p.kind, p.default) for p in theirs.values()]
 
 
 def test_a_self_referring_input_goes_to_graphql_core() -> None:
