@@ -143,8 +143,9 @@ def test_tampered_and_expired_signatures_are_refused_with_a_code(world: dict[str
     # another asset's path with this asset's signature
     assert code(f"/media/{world['locked']['id']}", params) == (403, "SIGNATURE_INVALID")
     # a correctly signed URL whose time has passed (signed with the lake's key, as the server does)
-    signer = MediaSigner(lake_secret(world["lake"].connection), ttl_seconds=1)
-    expired = urlsplit(signer.url(world["open"]["id"], 1, params["tok"], now=time.time() - 60))
+    # (a ttl of a minute: the expired URL was signed two minutes ago, and the fresh one must outlive a slow request)
+    signer = MediaSigner(lake_secret(world["lake"].connection), ttl_seconds=60)
+    expired = urlsplit(signer.url(world["open"]["id"], 1, params["tok"], now=time.time() - 120))
     expired_params = {k: v[0] for k, v in parse_qs(expired.query).items()}
     assert code(expired.path, expired_params) == (403, "SIGNATURE_EXPIRED")
     fresh = urlsplit(signer.url(world["open"]["id"], 1, params["tok"]))
