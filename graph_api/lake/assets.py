@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_api.lake import sql
-from graph_api.lake.base import Repo, now
+from graph_api.lake.base import IN_CHUNK, Repo, now
 from graph_api.lake.columns import Batch, NotColumnar, column_problems
 from graph_api.lake.ids import new_id, new_id_array
 from graph_api.lake.schemas import ASSETS
@@ -49,6 +49,9 @@ NUMBERS: tuple[tuple[str, pa.DataType, dict[str, Any]], ...] = (
 INPUT_TYPES: dict[str, pa.DataType | None] = {
     **{f: ASSETS.field(f).type for f in FIELDS}, "technical": None,
 }
+# the GraphQL names (AssetInput's) of the input columns: a file written for registerAssets registers as it is
+GRAPHQL_NAMES = {"".join(w.capitalize() if i else w for i, w in enumerate(f.split("_"))): f
+                 for f in INPUT_TYPES if "_" in f}
 
 
 @dataclass
@@ -150,8 +153,8 @@ class Assets(Repo):
 
     def register_table(self, table: pa.Table) -> pa.Table:
         """Register an Arrow table of delivered assets (``AssetInput``'s columns, snake_case: ``title_id``,
-        ``media_type``, ``role``, ``uri``, ``external_id``, ``checksum``, ...; ``technical`` as JSON text or a
-        struct; missing columns are null) as ``register`` registers dicts: the same checks and errors (every
+        ``media_type``, ``role``, ``uri``, ``external_id``, ``checksum``, ...; or their GraphQL names, ``titleId``,
+        ...; ``technical`` as JSON text or a struct, whose null fields are nulls; missing columns are null) as ``register`` registers dicts: the same checks and errors (every
         problem named by row index and field; a column of a type no value of its field can have is named
         by field alone), one atomic write, group commits with concurrent callers of equal access. Returns
         the current rows, in input order, in the assets table's schema (``id``, ``version``, ...).
@@ -203,6 +206,10 @@ class Assets(Repo):
         assets is checked and built column by column; a doubtful one, or one re-delivering known external
         ids, goes through the rows (as dicts), so its errors and new versions are ``prepare``'s."""
         problems = problems or Problems(what, self.connection.max_batch)
+        names = table.column_names
+        if any(n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names for n in names):
+            table = table.rename_columns([GRAPHQL_NAMES[n] if n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names
+                                          else n for n in names])
         column_problems(table, INPUT_TYPES, problems)
         problems.raise_if_any()  # a column of the wrong type: its rows need not be read to refuse it
         try:
@@ -221,12 +228,11 @@ class Assets(Repo):
         if batch is not None:
             technical = batch.technical
             titles_array = batch.arrays["title_id"]
-            titles = self.view.titles.get_many(pc.unique(titles_array).to_pylist())
-            known = pc.is_in(titles_array, value_set=pa.array(list(titles), type=pa.string()))
+            known = pc.is_in(titles_array, value_set=self._known_titles(pc.unique(titles_array).to_pylist()))
             for i in pc.indices_nonzero(pc.invert(known)).to_pylist():
                 problems.add(i, "title_id", f"unknown title {titles_array[i].as_py()!r}", "NOT_FOUND")
             ext = batch.arrays["external_id"]
-            external = pc.filter(ext, pc.fill_null(pc.not_equal(ext, ""), False)).to_pylist()
+            external: pa.Array | builtins.list[str] = pc.filter(ext, pc.fill_null(pc.not_equal(ext, ""), False))
         else:
             assert inputs is not None
             technical = self._check_rows(inputs, problems)
@@ -253,25 +259,37 @@ class Assets(Repo):
         assert inputs is not None
         return self._build_rows(inputs, technical, existing, produced_by)
 
-    def _current_by_external_id(self, external: builtins.list[str]) -> dict[str, dict[str, Any]]:
+    def _known_titles(self, title_ids: builtins.list[str]) -> pa.Array:
+        """Which of these titles exist and this view may see: ids only (``titles.get_many`` reads whole rows)."""
+        found = [self.view.scan("titles", sql.is_in("id", title_ids[start : start + IN_CHUNK]), columns=["id"],
+                                title_column="id")["id"] for start in range(0, len(title_ids), IN_CHUNK)]
+        return pa.chunked_array(found, pa.string()).combine_chunks()
+
+    def _current_by_external_id(self, external: pa.Array | builtins.list[str]) -> dict[str, dict[str, Any]]:
         """The current rows of these external ids, ignoring access (ids a write must not duplicate).
 
         An IN list of 10k ids costs a B-tree probe per id; a bulk delivery's ids usually sort
         together, so one indexed range read of the span between the smallest and the largest
         answers first: only the ids found there are read as rows. A span that holds many other
         assets (ids scattered over the table) stops at a limit and falls back to the IN list."""
-        if not external:
+        if not len(external):
             return {}
-        if len(external) > RANGE_FIRST_ABOVE and all(type(e) is str for e in external):
+        if isinstance(external, builtins.list) and len(external) > RANGE_FIRST_ABOVE and all(
+                type(e) is str for e in external):
+            external = pa.array(external, type=pa.string())
+        if isinstance(external, pa.Array) and len(external) > RANGE_FIRST_ABOVE:
             limit = 2 * len(external) + 16
-            span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(min(external))}",
-                              f"{sql.column('external_id')} <= {sql.literal(max(external))}")
+            low, high = pc.min_max(external).values()
+            span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(low.as_py())}",
+                              f"{sql.column('external_id')} <= {sql.literal(high.as_py())}")
             near = self.view.scan("assets", span, columns=["external_id", "produced_by"], limit=limit,
                                   title_column=None)["external_id"]
             if len(near) < limit:
-                external = pc.filter(near, pc.is_in(near, value_set=pa.array(external, type=pa.string()))).to_pylist()
-                if not external:
+                external = pc.filter(near, pc.is_in(near, value_set=external))
+                if not len(external):
                     return {}
+        if isinstance(external, (pa.Array, pa.ChunkedArray)):
+            external = external.to_pylist()
         rows = self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)), title_column=None)
         return {r["external_id"]: r for r in rows.to_pylist()}
 

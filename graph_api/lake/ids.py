@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -73,30 +74,31 @@ def new_ids(prefix: str, count: int) -> list[str]:
     return ids
 
 
-def _hex_digits(values: np.ndarray, digits: int) -> np.ndarray:
-    """Each value as ``digits`` lower-case hex ASCII bytes, most significant first: shape (n, digits)."""
-    shifts = np.arange(4 * (digits - 1), -1, -4, dtype=np.uint64)
-    return _HEX[(values.astype(np.uint64)[:, None] >> shifts) & np.uint64(0xF)]
-
-
 def new_id_array(prefix: str, count: int) -> pa.StringArray:
     """``new_ids`` as one Arrow string array, built column by column (same format, same order)."""
     assert prefix in PREFIXES, prefix
-    runs = _reserve(count)
-    millis = np.repeat(np.array([m for m, _, _ in runs], dtype=np.uint64),
-                       np.array([t for _, _, t in runs], dtype=np.int64))
-    within = np.concatenate([np.arange(w, w + t, dtype=np.uint64) for _, w, t in runs]) if runs \
-        else np.zeros(0, np.uint64)
-    noise = np.frombuffer(os.urandom(6 * count), dtype=np.uint8).reshape(count, 6)
-    head = np.frombuffer(f"{prefix}_".encode(), dtype=np.uint8)
-    # the random bytes as hex: high nibble, then low nibble, byte by byte
-    noise_hex = np.stack([_HEX[noise >> 4], _HEX[noise & 0xF]], axis=2).reshape(count, 12)
-    matrix = np.concatenate([np.broadcast_to(head, (count, len(head))), _hex_digits(millis, 12),
-                             _hex_digits(within, 4), noise_hex], axis=1)
+    parts = []
+    for millis, within, take in _reserve(count):
+        # one run shares its head; the sequence's 4 hex digits come from a table of all 65,536
+        head = np.frombuffer(f"{prefix}_{millis:012x}".encode(), dtype=np.uint8)
+        parts.append(np.concatenate([np.broadcast_to(head, (take, len(head))), _sequences()[within : within + take]],
+                                    axis=1))
+    noise = np.frombuffer(os.urandom(6 * count), dtype=np.uint8)
+    matrix = np.concatenate([np.concatenate(parts), _BYTE_HEX[noise].reshape(count, 12)], axis=1)
     width = matrix.shape[1]
     offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
-    data = np.ascontiguousarray(matrix).tobytes()
-    return pa.Array.from_buffers(pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pa.Array.from_buffers(pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(matrix.tobytes())])
+
+
+# every byte as its two hex digits
+_BYTE_HEX = np.stack([_HEX[np.arange(256) >> 4], _HEX[np.arange(256) & 0xF]], axis=1)
+
+
+@lru_cache(maxsize=1)
+def _sequences() -> np.ndarray:
+    """Every sequence number within a millisecond as 4 hex digits: shape (65536, 4)."""
+    values = np.arange(_WITHIN)
+    return np.stack([_HEX[(values >> shift) & 0xF] for shift in (12, 8, 4, 0)], axis=1)
 
 
 def prefix_of(id_: str) -> str | None:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from graph_api.cli import main
 from graph_api.errors import Conflict, InvalidArgument, MediaGraphError, NotFound
 from graph_api.lake import Lake
 from graph_api.lake.ids import new_id_array, new_ids
@@ -258,3 +259,28 @@ def test_bulk_ids_keep_the_format_and_order_of_single_ids() -> None:
     # more ids than one millisecond orders move on to the next millisecond, in order
     assert len({i[6:18] for i in ids[2:70_002]}) >= 2
 
+
+
+def test_mediagraph_assets_import_registers_a_parquet_file_in_atomic_batches(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    lake_dir = str(tmp_path / "lake")
+    title = make_title(Lake(lake_dir))
+    rows = [asset_input(title["id"], external_id=f"f{i}") for i in range(5)]
+    # the GraphQL names, as a file written for registerAssets has them
+    pq.write_table(table_of(rows).rename_columns(
+        [{"title_id": "titleId", "media_type": "mediaType", "external_id": "externalId"}.get(n, n)
+         for n in table_of(rows).column_names]), tmp_path / "good.parquet")
+    assert main(["assets", "import", str(tmp_path / "good.parquet"), "--lake", lake_dir, "--batch", "2",
+                 "-o", str(tmp_path / "out.parquet")]) == 0
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.column("external_id").to_pylist() == [f"f{i}" for i in range(5)]
+    assert Lake(lake_dir).assets.list().num_rows == 5
+    bad = [asset_input(title["id"], external_id=f"g{i}") for i in range(4)]
+    bad[3]["media_type"] = "HOLOGRAM"
+    pq.write_table(table_of(bad), tmp_path / "bad.parquet")
+    capsys.readouterr()
+    assert main(["assets", "import", str(tmp_path / "bad.parquet"), "--lake", lake_dir, "--batch", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "rows 2-3" in err and "input[1].media_type" in err and "the 2 rows before them were registered" in err
+    assert sorted(Lake(lake_dir).assets.list().column("external_id").to_pylist()) == [
+        *(f"f{i}" for i in range(5)), "g0", "g1"]
