@@ -77,6 +77,8 @@ def new_ids(prefix: str, count: int) -> list[str]:
 def new_id_array(prefix: str, count: int) -> pa.StringArray:
     """``new_ids`` as one Arrow string array, built column by column (same format, same order)."""
     assert prefix in PREFIXES, prefix
+    if count == 0:
+        return pa.array([], pa.string())
     parts = []
     for millis, within, take in _reserve(count):
         # one run shares its head; the sequence's 4 hex digits come from a table of all 65,536
