@@ -152,12 +152,17 @@ class Assets(Repo):
         return [prepared.results]
 
     def register_table(self, table: pa.Table) -> pa.Table:
-        """Register an Arrow table of delivered assets (``AssetInput``'s columns, snake_case: ``title_id``,
-        ``media_type``, ``role``, ``uri``, ``external_id``, ``checksum``, ...; or their GraphQL names, ``titleId``,
-        ...; ``technical`` as JSON text or a struct, whose null fields are nulls; missing columns are null) as ``register`` registers dicts: the same checks and errors (every
-        problem named by row index and field; a column of a type no value of its field can have is named
-        by field alone), one atomic write, group commits with concurrent callers of equal access. Returns
-        the current rows, in input order, in the assets table's schema (``id``, ``version``, ...).
+        """Register an Arrow table of delivered assets as ``register`` registers dicts: the same checks and
+        errors (every problem named by row index and field; a column of a type no value of its field can
+        have is named by field alone), one atomic write, group commits with concurrent callers of equal
+        access. Returns the current rows, in input order, in the assets table's schema (``id``, ``version``,
+        ``row_key``, ``external_id``, ...).
+
+        Columns: ``AssetInput``'s, snake_case (``title_id``, ``media_type``, ``role``, ``uri``, ``external_id``,
+        ``checksum``, ...) or as GraphQL names them (``titleId``, ...); ``technical`` as JSON text, or as a
+        struct (whose null fields are stored as nulls: Arrow cannot tell them from missing keys); a missing
+        column is null in every row. Build the table from columns: ``pa.Table.from_pylist`` takes only the
+        first row's keys.
 
         Lineage learns of the rows as it learns of ``register``'s: a ``LakeLineage`` notes another writer's
         rows on its next ``refresh``, or a caller notes them at once (``note_assets(result.to_pylist())``)."""
