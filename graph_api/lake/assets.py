@@ -166,6 +166,7 @@ class Assets(Repo):
 
         Lineage learns of the rows as it learns of ``register``'s: a ``LakeLineage`` notes another writer's
         rows on its next ``refresh``, or a caller notes them at once (``note_assets(result.to_pylist())``)."""
+        table = _snake_case(table)  # before grouping: the rounds read its external ids
         current: pa.Table = self.connection.group(
             "register_table", table, self._register_tables, key=(self.view.access, self.view.runs),
             rows=table.num_rows, lock=self.connection.write_lock)
@@ -211,10 +212,7 @@ class Assets(Repo):
         assets is checked and built column by column; a doubtful one, or one re-delivering known external
         ids, goes through the rows (as dicts), so its errors and new versions are ``prepare``'s."""
         problems = problems or Problems(what, self.connection.max_batch)
-        names = table.column_names
-        if any(n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names for n in names):
-            table = table.rename_columns([GRAPHQL_NAMES[n] if n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names
-                                          else n for n in names])
+        table = _snake_case(table)
         column_problems(table, INPUT_TYPES, problems)
         problems.raise_if_any()  # a column of the wrong type: its rows need not be read to refuse it
         try:
@@ -430,12 +428,22 @@ def _external_ids(batch: Sequence[dict[str, Any]]) -> set[Any]:
     return {r["external_id"] for r in batch if isinstance(r, dict) and isinstance(r.get("external_id"), str)}
 
 
+def _snake_case(table: pa.Table) -> pa.Table:
+    """``table`` with AssetInput's GraphQL column names (``titleId``, ...) renamed to the lake's."""
+    names = table.column_names
+    if not any(n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names for n in names):
+        return table
+    return table.rename_columns([GRAPHQL_NAMES[n] if n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names else n
+                                 for n in names])
+
+
 def _table_external_ids(table: pa.Table) -> set[Any]:
     if "external_id" not in table.column_names:
         return set()
-    column = table.column("external_id")
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        return set()  # a column of another type is refused before anything is written
+    try:  # large or dictionary-encoded strings too: two tables naming one external id must not share a round
+        column = table.column("external_id").cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return set()  # a column no cast reads is refused before anything is written
     return set(pc.unique(column).drop_null().to_pylist())
 
 

@@ -228,8 +228,11 @@ def test_empty_and_oversized_tables_are_refused_as_register_refuses_them(tmp_pat
 def test_concurrent_tables_are_all_written_once(local_lake: Lake) -> None:
     title = make_title(local_lake)
     tables = [table_of([asset_input(title["id"], external_id=f"w{w}-{i}") for i in range(50)]) for w in range(4)]
-    # one writer repeats another's external id: it must see that one's commit (version 1 refreshed, or refused)
-    tables.append(table_of([asset_input(title["id"], external_id="w0-0")]))
+    # one writer repeats another's external id (under its GraphQL name, dictionary-encoded): it must see that
+    # one's commit, never add a second asset of that external id beside it
+    lone = table_of([asset_input(title["id"], external_id="w0-0")])
+    tables.append(lone.drop_columns(["external_id"]).append_column(
+        "externalId", lone.column("external_id").dictionary_encode()))
     results: list[pa.Table | BaseException] = [pa.table({})] * len(tables)
 
     def run(k: int) -> None:
@@ -284,3 +287,17 @@ def test_mediagraph_assets_import_registers_a_parquet_file_in_atomic_batches(tmp
     assert "rows 2-3" in err and "input[1].media_type" in err and "the 2 rows before them were registered" in err
     assert sorted(Lake(lake_dir).assets.list().column("external_id").to_pylist()) == [
         *(f"f{i}" for i in range(5)), "g0", "g1"]
+
+
+def test_tables_naming_one_external_id_commit_one_after_the_other(local_lake: Lake) -> None:
+    title = make_title(local_lake)
+    first = table_of([asset_input(title["id"], external_id=f"x{i}") for i in range(3)])
+    again = table_of([asset_input(title["id"], external_id="x1")])
+    again = again.set_column(again.column_names.index("external_id"), "external_id",
+                             again.column("external_id").dictionary_encode())
+    # what a group commit gets when both callers queue meanwhile: the second must see the first's commit
+    outcomes = local_lake.assets._register_tables([first, again])
+    assert all(isinstance(o, pa.Table) for o in outcomes), outcomes
+    assert outcomes[1].column("id").to_pylist() == [outcomes[0].column("id")[1].as_py()]
+    assert outcomes[1].column("version").to_pylist() == [2]  # its checksum differs: a new version, not a twin
+    assert sorted(local_lake.assets.list().column("external_id").to_pylist()) == ["x0", "x1", "x2"]
