@@ -4,7 +4,11 @@
 
 Phases, in the order an operator would live them:
  1. bulk load through the Python API (titles, then assets in batches of --batch rows, then
-    2 annotations per asset of the --annotated-titles titles the queries read);
+    2 annotations per asset of the --annotated-titles titles the queries read); the batches alternate
+    between ``lake.assets.register`` (dicts) and ``lake.assets.register_table`` (the same kind of rows as
+    an Arrow table, built before the timer starts, ``technical`` as JSON text as a Parquet file holds it),
+    each next to its floor (a bare LanceDB ``table.add`` of the same Arrow batches), so both paths are
+    measured over the same growing lake in the same minutes;
  2. ``lake.optimize()`` once after the bulk load, as ``mediagraph lake optimize`` does;
  3. a real ``mediagraph serve`` subprocess: p50/p95 over HTTP of ``asset(id)`` and of the
     title-detail query (title + 50 assets + their annotations), random ids, after warm-up, each next
@@ -12,7 +16,7 @@ Phases, in the order an operator would live them:
     of --profile requests of each through the ASGI app in process, printed after the table;
  4. bulk register over HTTP: the registerAssets mutation, --http-rows rows in batches of --http-batch, next
     to its floor (the same-sized batches through ``lake.assets.register`` in this process); with --profile,
-    a cProfile of 3 bulk register calls (phase 1, in a scratch lake) and of 3 registerAssets requests
+    a cProfile of 3 bulk register calls of each path (phase 1, in a scratch lake) and of 3 registerAssets requests
     through the ASGI app in process, printed after the table;
  5. --single single-asset registrations through the Python API (one register call each, half new
     assets, half re-deliveries with a new checksum = a new version), with the lake's automatic
@@ -43,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
 import lancedb  # noqa: E402
+import pyarrow as pa  # noqa: E402
 from common import (  # noqa: E402
     Server,
     disk_bytes,
@@ -157,6 +162,19 @@ def to_graphql_input(row: dict[str, Any]) -> dict[str, Any]:
     return {names.get(k, k): v for k, v in row.items()}
 
 
+# the columns a bulk loader's Arrow table of assets has (what ``asset_row`` makes), typed as a Parquet file holds them
+ARROW_INPUT = pa.schema([(name, ASSETS.field(name).type) for name in (
+    "external_id", "title_id", "media_type", "role", "uri", "checksum", "size_bytes", "duration_seconds", "width",
+    "height", "frame_rate")] + [("technical", pa.string())])
+
+
+def to_arrow_input(rows: list[dict[str, Any]]) -> pa.Table:
+    """``rows`` as a bulk loader hands them to ``register_table``: one Arrow table, ``technical`` as JSON text."""
+    columns: dict[str, list[Any]] = {name: [r.get(name) for r in rows] for name in ARROW_INPUT.names}
+    columns["technical"] = [None if t is None else json.dumps(t, sort_keys=True) for t in columns["technical"]]
+    return pa.table(columns, schema=ARROW_INPUT)
+
+
 def fragments(lake: Lake, table: str = "assets") -> tuple[int, int]:
     stats = lake.table(table).stats()["fragment_stats"]
     return stats["num_fragments"], stats["num_small_fragments"]
@@ -255,20 +273,25 @@ def profile_lines(profiler: cProfile.Profile, title: str, lines: int = 14) -> li
 
 
 def profile_bulk_register(scratch: str, rng: random.Random, batch: int, calls: int = 3) -> list[str]:
-    """cProfile of ``calls`` bulk ``lake.assets.register`` calls of ``batch`` new assets, in a scratch lake
-    of its own (the bench's lake keeps exactly the rows it reports)."""
+    """cProfile of ``calls`` bulk ``lake.assets.register`` calls of ``batch`` new assets, then of ``calls``
+    ``register_table`` calls, in a scratch lake of its own (the bench's lake keeps exactly the rows it reports)."""
     lake = Lake(scratch)
     titles = [r["id"] for r in lake.titles.create([{"name": f"Profile Title {n}", "kind": "MOVIE"}
                                                    for n in range(max(1, batch // 100))])]
-    batches = [[asset_row(rng, titles[k % len(titles)], k % len(titles), c * batch + k, source="profile")
-                for k in range(batch)] for c in range(calls + 1)]
-    lake.assets.register(batches[0])  # the first call opens the tables and warms the caches
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for rows in batches[1:]:
-        lake.assets.register(rows)
-    profiler.disable()
-    return profile_lines(profiler, f"{calls} x lake.assets.register of {batch:,} new assets")
+    out: list[str] = []
+    for source, register, convert, what in (
+            ("profile", lake.assets.register, list, "lake.assets.register"),
+            ("profile-arrow", lake.assets.register_table, to_arrow_input, "lake.assets.register_table")):
+        batches = [convert([asset_row(rng, titles[k % len(titles)], k % len(titles), c * batch + k, source=source)
+                            for k in range(batch)]) for c in range(calls + 1)]
+        register(batches[0])  # the first call opens the tables and warms the caches
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for rows in batches[1:]:
+            register(rows)
+        profiler.disable()
+        out += profile_lines(profiler, f"{calls} x {what} of {batch:,} new assets")
+    return out
 
 
 def profile_register_http(lake_dir: str, loaded: Loaded, rng: random.Random, batch: int, run_tag: str,
@@ -367,42 +390,62 @@ def fill(lake: Lake, args: argparse.Namespace, rng: random.Random, figures: list
     asset_ids: list[str] = []
     annotated = set(rng.sample(range(args.titles), min(args.annotated_titles, args.titles)))
     annotated_assets: list[dict[str, Any]] = []
-    register_seconds = 0.0
-    # the floor: a bare LanceDB table.add of the same Arrow batch (built from the rows register returned),
-    # into a scratch table of its own, timed batch by batch beside the register calls
+    # per path (dicts, Arrow): rows, seconds in the register calls, seconds of the floor, the last batch's seconds.
+    # The floor: a bare LanceDB table.add of the same Arrow batch (the rows register returned), into a scratch
+    # table of its own, timed batch by batch beside the register calls
+    paths = {"dicts": [0, 0.0, 0.0, 0.0], "arrow": [0, 0.0, 0.0, 0.0]}
     floor_dir = tempfile.mkdtemp(prefix="lake-bench-floor-")
     floor_table = lancedb.connect(floor_dir).create_table("assets", schema=ASSETS)
-    floor_seconds = 0.0
     load_start = time.perf_counter()
+    calls = 0
     while len(asset_ids) < args.assets:
         batch_keys = [k for _, k in zip(range(min(args.batch, args.assets - len(asset_ids))), keys)]
         if not batch_keys:
             break
         batch = [asset_row(rng, title_ids[t], t, n) for t, n in batch_keys]
-        seconds, results = timed(lambda batch=batch: lake.assets.register(batch))
-        register_seconds += seconds
-        arrow_batch = lake.assets.to_table({**r, "row_key": f"{r['id']}:{r['version']}"} for r in results)
-        floor_seconds += timed(lambda arrow_batch=arrow_batch: floor_table.add(arrow_batch))[0]
+        path = "arrow" if calls % 2 else "dicts"  # alternate: both paths meet the same lake sizes
+        calls += 1
+        if path == "arrow":
+            table = to_arrow_input(batch)
+            seconds, written = timed(lambda table=table: lake.assets.register_table(table))
+            results = written.to_pylist()
+        else:
+            seconds, results = timed(lambda batch=batch: lake.assets.register(batch))
+            written = lake.assets.to_table({**r, "row_key": f"{r['id']}:{r['version']}"} for r in results)
+        floor = timed(lambda written=written: floor_table.add(written))[0]
+        figures_of = paths[path]
+        figures_of[0] += len(results)
+        figures_of[1] += seconds
+        figures_of[2] += floor
+        figures_of[3] = seconds
         asset_ids.extend(r["id"] for r in results)
         annotated_assets.extend(r for (t, _), r in zip(batch_keys, results) if t in annotated)
         done = len(asset_ids)
         if (done // args.batch) % 10 == 0 or done >= args.assets:
             frags, small = fragments(lake)
-            log(f"  {done:>9} assets  {done / register_seconds:,.0f} rows/s so far, last batch {seconds:.2f} s  "
+            rates = ", ".join(f"{name} {p[0] / p[1]:,.0f}" for name, p in paths.items() if p[1])
+            log(f"  {done:>9} assets  rows/s so far: {rates}; last batch ({path}) {seconds:.2f} s  "
                 f"fragments {frags} (small {small})  compactions {lake.counters.compactions}")
     done = len(asset_ids)
     if args.profile:
-        log(f"profiling 3 bulk register calls of {args.batch} rows (cProfile, scratch lake)")
+        log(f"profiling 3 bulk register calls of {args.batch} rows of each path (cProfile, scratch lake)")
         profile.extend(profile_bulk_register(os.path.join(floor_dir, "profile"), rng, args.batch))
     shutil.rmtree(floor_dir, ignore_errors=True)
-    figures.append(("bulk register, Python API",
-                    f"{done:,} rows in {register_seconds:.0f} s = {done / register_seconds:,.0f} rows/s (batches of "
-                    f"{args.batch:,}; last batch {seconds:.2f} s; wall incl. row generation and the floor "
-                    f"{time.perf_counter() - load_start:.0f} s)"))
-    figures.append(("  floor: bare table.add of the same Arrow batches",
-                    f"{done / floor_seconds:,.0f} rows/s; register at {floor_seconds / register_seconds:.0%} of it "
-                    f"(target >= 50% and >= 100k rows/s: "
-                    f"{'met' if floor_seconds >= 0.5 * register_seconds and done >= 1e5 * register_seconds else 'MISSED'})"))
+    for path, label in (("dicts", "bulk register, Python API (register, dicts)"),
+                        ("arrow", "bulk register, Python API from Arrow (register_table)")):
+        rows, register_seconds, floor_seconds, last = paths[path]
+        if not rows:
+            figures.append((label, "no batch took this path (one batch in all: --assets <= --batch)"))
+            continue
+        met = floor_seconds >= 0.5 * register_seconds and rows >= 1e5 * register_seconds
+        figures.append((label,
+                        f"{rows:,} rows in {register_seconds:.0f} s = {rows / register_seconds:,.0f} rows/s (every "
+                        f"other batch of {args.batch:,}; last batch {last:.2f} s)"))
+        figures.append(("  floor: bare table.add of the same Arrow batches",
+                        f"{rows / floor_seconds:,.0f} rows/s; {path} path at {floor_seconds / register_seconds:.0%} "
+                        f"of it (target >= 50% and >= 100k rows/s: {'met' if met else 'MISSED'})"))
+    figures.append(("  bulk load wall time", f"{done:,} rows, {time.perf_counter() - load_start:.0f} s incl. row "
+                                             "generation, Arrow conversion and the floors"))
 
     log(f"adding 2 annotations to each of {len(annotated_assets)} assets of {len(annotated)} titles")
     ann_rows = [a for asset in annotated_assets for a in annotation_rows(rng, asset)]

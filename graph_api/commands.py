@@ -15,6 +15,7 @@ MEDIA_DIR_HELP = ("where derived media (proxies, frames) is written: a local dir
 
 
 def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    from graph_api import assets_import
     from graph_api.batch import command as batch
     from graph_api.pipeline.steps import GROUPS
 
@@ -61,13 +62,15 @@ def add_parsers(sub: Any, lake_arg: Callable[[argparse.ArgumentParser], None]) -
     cut_import.add_argument("--name", default=None, help="the cut's name (default: the timeline's)")
     lake_arg(cut_import)
     batch.add_parser(sub, lake_arg)
+    assets_import.add_parser(sub, lake_arg)
 
 
 def run(args: argparse.Namespace, settings: Callable[..., Any]) -> int:
+    from graph_api import assets_import
     from graph_api.batch import command as batch
     from lineage.errors import LineageError
 
-    commands = {"ingest": _ingest, "derive": _derive, "cut": _cut, "batch": batch.run}
+    commands = {"ingest": _ingest, "derive": _derive, "cut": _cut, "batch": batch.run, "assets": assets_import.run}
     if args.command not in commands:
         raise SystemExit(f"mediagraph: unknown command {args.command!r}")
     try:

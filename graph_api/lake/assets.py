@@ -4,26 +4,30 @@ Registering an asset whose ``external_id`` is known updates it; if its checksum 
 new run derived it again) it becomes version N+1 and the old row stays readable with
 ``is_current`` false. Both rows are
 written by one ``merge_insert`` keyed on (id, version), so a re-delivery is one atomic commit.
+
+Bulk loaders and ML pipelines register Arrow tables (``register_table``): the same checks, errors,
+atomicity and write path as ``register``, over whole columns, with Arrow rows back.
 """
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph_api.lake import sql
-from graph_api.lake.base import Repo, now
-from graph_api.lake.columns import Batch, NotColumnar
-from graph_api.lake.ids import new_id, new_ids
+from graph_api.lake.base import IN_CHUNK, Repo, now
+from graph_api.lake.columns import Batch, NotColumnar, column_problems
+from graph_api.lake.ids import new_id, new_id_array
 from graph_api.lake.schemas import ASSETS
 from graph_api.lake.validate import Problems, to_json_text
 from graph_api.media.kinds import MEDIA_TYPES
 
+B = TypeVar("B")
 CURRENT = "is_current = TRUE"
 FIELDS = ("external_id", "title_id", "media_type", "role", "uri", "checksum", "size_bytes",
           "duration_seconds", "width", "height", "frame_rate")
@@ -41,6 +45,13 @@ NUMBERS: tuple[tuple[str, pa.DataType, dict[str, Any]], ...] = (
     ("height", pa.int32(), {"positive": True, "maximum": 2**31 - 1}),
     ("frame_rate", pa.float64(), {"positive": True}),
 )
+# the Arrow type of each input column (``None``: a JSON object, as text or a struct), for an Arrow batch
+INPUT_TYPES: dict[str, pa.DataType | None] = {
+    **{f: ASSETS.field(f).type for f in FIELDS}, "technical": None,
+}
+# the GraphQL names (AssetInput's) of the input columns: a file written for registerAssets registers as it is
+GRAPHQL_NAMES = {"".join(w.capitalize() if i else w for i, w in enumerate(f.split("_"))): f
+                 for f in INPUT_TYPES if "_" in f}
 
 
 @dataclass
@@ -52,6 +63,8 @@ class PreparedAssets:
     new_versions: list[dict[str, Any]]
     # the rows to write, already as Arrow (a batch of new assets built column by column)
     table: pa.Table | None = None
+    # ``results`` as Arrow (``prepare_table``'s), in the assets table's schema
+    current: pa.Table | None = None
 
 
 class Assets(Repo):
@@ -110,15 +123,7 @@ class Assets(Repo):
         """Each batch's current rows (or its error), the batches written in as few commits as their external
         ids allow: a batch naming an external id an earlier one names waits for that one's commit."""
         outcomes: builtins.list[builtins.list[dict[str, Any]] | BaseException] = []
-        rounds: builtins.list[builtins.list[Sequence[dict[str, Any]]]] = []
-        claimed: builtins.list[set[Any]] = []
-        for batch in batches:
-            keys = {r["external_id"] for r in batch if isinstance(r, dict) and isinstance(r.get("external_id"), str)}
-            if not rounds or not keys.isdisjoint(claimed[-1]):
-                rounds.append([])
-                claimed.append(set())
-            rounds[-1].append(batch)
-            claimed[-1] |= keys
+        rounds: builtins.list[builtins.list[Sequence[dict[str, Any]]]] = _rounds(batches, _external_ids)
         for members in rounds:
             try:
                 outcomes += self._register_together(members)
@@ -146,6 +151,52 @@ class Assets(Repo):
         self.write(prepared)
         return [prepared.results]
 
+    def register_table(self, table: pa.Table) -> pa.Table:
+        """Register an Arrow table of delivered assets as ``register`` registers dicts: the same checks and
+        errors (every problem named by row index and field; a column of a type no value of its field can
+        have is named by field alone), one atomic write, group commits with concurrent callers of equal
+        access. Returns the current rows, in input order, in the assets table's schema (``id``, ``version``,
+        ``row_key``, ``external_id``, ...).
+
+        Columns: ``AssetInput``'s, snake_case (``title_id``, ``media_type``, ``role``, ``uri``, ``external_id``,
+        ``checksum``, ...) or as GraphQL names them (``titleId``, ...); ``technical`` as JSON text, or as a
+        struct (whose null fields are stored as nulls: Arrow cannot tell them from missing keys); a missing
+        column is null in every row. Build the table from columns: ``pa.Table.from_pylist`` takes only the
+        first row's keys.
+
+        Lineage learns of the rows as it learns of ``register``'s: a ``LakeLineage`` notes another writer's
+        rows on its next ``refresh``, or a caller notes them at once (``note_assets(result.to_pylist())``)."""
+        table = _snake_case(table)  # before grouping: the rounds read its external ids
+        current: pa.Table = self.connection.group(
+            "register_table", table, self._register_tables, key=(self.view.access, self.view.runs),
+            rows=table.num_rows, lock=self.connection.write_lock)
+        return current
+
+    def _register_tables(self, tables: builtins.list[pa.Table]) -> builtins.list[pa.Table | BaseException]:
+        """``_register_group`` for Arrow tables: each table is checked alone (its errors name its own rows);
+        the tables of a round (no external id in common) are written together, new assets in one append."""
+        outcomes: builtins.list[pa.Table | BaseException] = []
+        for members in _rounds(tables, _table_external_ids):
+            prepared: builtins.list[PreparedAssets | BaseException] = []
+            for table in members:
+                try:
+                    prepared.append(self.prepare_table(table))
+                except Exception as exc:  # noqa: BLE001 - this table's own refusal
+                    prepared.append(exc)
+            ready = [p for p in prepared if isinstance(p, PreparedAssets)]
+            try:
+                appends = [p.table for p in ready if p.table is not None]
+                if appends:
+                    self.connection.add("assets", appends[0] if len(appends) == 1 else pa.concat_tables(appends))
+                for p in ready:
+                    if p.table is None:
+                        self.write(p)
+            except Exception as exc:  # noqa: BLE001 - this round's commit failed; the rounds before it are written
+                outcomes += [exc if isinstance(p, PreparedAssets) else p for p in prepared]
+                continue
+            outcomes += [p if isinstance(p, BaseException) else _current(p) for p in prepared]
+        return outcomes
+
     def prepare(self, inputs: Sequence[dict[str, Any]], *, produced_by: str | None = None,
                 what: str = "registerAssets", problems: Problems | None = None) -> PreparedAssets:
         problems = problems or Problems(what, self.connection.max_batch)
@@ -153,20 +204,47 @@ class Assets(Repo):
             batch: Batch | None = self._check_columns(inputs, problems.max_batch)
         except NotColumnar:
             batch = None  # the row checks below name every problem, as clients know them
+        return self._prepare(inputs, batch, produced_by, problems)
+
+    def prepare_table(self, table: pa.Table, *, produced_by: str | None = None, what: str = "registerAssets",
+                      problems: Problems | None = None) -> PreparedAssets:
+        """``prepare`` of an Arrow table; ``current`` holds the current rows as Arrow. A clean batch of new
+        assets is checked and built column by column; a doubtful one, or one re-delivering known external
+        ids, goes through the rows (as dicts), so its errors and new versions are ``prepare``'s."""
+        problems = problems or Problems(what, self.connection.max_batch)
+        table = _snake_case(table)
+        column_problems(table, INPUT_TYPES, problems)
+        problems.raise_if_any()  # a column of the wrong type: its rows need not be read to refuse it
+        try:
+            batch: Batch | None = self._check_batch(Batch.from_arrow(table, problems.max_batch, INPUT_TYPES))
+        except NotColumnar:
+            batch = None
+        prepared = self._prepare(table.to_pylist() if batch is None else None, batch, produced_by, problems)
+        if prepared.current is None:
+            prepared.current = self.to_table({**r, "row_key": f"{r['id']}:{r['version']}"} for r in prepared.results)
+        return prepared
+
+    def _prepare(self, inputs: Sequence[dict[str, Any]] | None, batch: Batch | None, produced_by: str | None,
+                 problems: Problems) -> PreparedAssets:
+        """The checks against the lake (titles, known external ids) and the build; ``inputs`` may be None
+        for an Arrow batch that passed the columnar checks (its rows are made only if the row build needs them)."""
         if batch is not None:
             technical = batch.technical
             titles_array = batch.arrays["title_id"]
-            titles = self.view.titles.get_many(pc.unique(titles_array).to_pylist())
-            known = pc.is_in(titles_array, value_set=pa.array(list(titles), type=pa.string()))
+            known = pc.is_in(titles_array, value_set=self._known_titles(pc.unique(titles_array).to_pylist()))
             for i in pc.indices_nonzero(pc.invert(known)).to_pylist():
-                problems.add(i, "title_id", f"unknown title {inputs[i]['title_id']!r}", "NOT_FOUND")
+                problems.add(i, "title_id", f"unknown title {titles_array[i].as_py()!r}", "NOT_FOUND")
             ext = batch.arrays["external_id"]
-            external = pc.filter(ext, pc.fill_null(pc.not_equal(ext, ""), False)).to_pylist()
+            external: pa.Array | builtins.list[str] = pc.filter(ext, pc.fill_null(pc.not_equal(ext, ""), False))
         else:
+            assert inputs is not None
             technical = self._check_rows(inputs, problems)
             external = [r["external_id"] for r in inputs if r.get("external_id")]
         existing = self._current_by_external_id(external)
         if existing:
+            if inputs is None:
+                assert batch is not None
+                inputs = batch.dicts()  # re-deliveries: the checks below and the row build read rows
             for i, row in enumerate(inputs):
                 old = existing.get(row.get("external_id") or "")
                 if old and old["title_id"] != row.get("title_id"):
@@ -177,28 +255,44 @@ class Assets(Repo):
                                  "a delivery cannot replace it; record a run instead", "CONFLICT")
         problems.raise_if_any()
         if batch is not None and not existing:
+            if batch.rows is None:  # from Arrow: no dicts back
+                table = self._new_table(batch, produced_by, new_id_array("asset", batch.size), now())
+                return PreparedAssets([], [], [], table, table)
             return self._new_assets(batch, technical, produced_by)
+        assert inputs is not None
         return self._build_rows(inputs, technical, existing, produced_by)
 
-    def _current_by_external_id(self, external: builtins.list[str]) -> dict[str, dict[str, Any]]:
+    def _known_titles(self, title_ids: builtins.list[str]) -> pa.Array:
+        """Which of these titles exist and this view may see: ids only (``titles.get_many`` reads whole rows)."""
+        found = [self.view.scan("titles", sql.is_in("id", title_ids[start : start + IN_CHUNK]), columns=["id"],
+                                title_column="id")["id"] for start in range(0, len(title_ids), IN_CHUNK)]
+        return pa.chunked_array(found, pa.string()).combine_chunks()
+
+    def _current_by_external_id(self, external: pa.Array | builtins.list[str]) -> dict[str, dict[str, Any]]:
         """The current rows of these external ids, ignoring access (ids a write must not duplicate).
 
         An IN list of 10k ids costs a B-tree probe per id; a bulk delivery's ids usually sort
         together, so one indexed range read of the span between the smallest and the largest
         answers first: only the ids found there are read as rows. A span that holds many other
         assets (ids scattered over the table) stops at a limit and falls back to the IN list."""
-        if not external:
+        if not len(external):
             return {}
-        if len(external) > RANGE_FIRST_ABOVE and all(type(e) is str for e in external):
+        if isinstance(external, builtins.list) and len(external) > RANGE_FIRST_ABOVE and all(
+                type(e) is str for e in external):
+            external = pa.array(external, type=pa.string())
+        if isinstance(external, pa.Array) and len(external) > RANGE_FIRST_ABOVE:
             limit = 2 * len(external) + 16
-            span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(min(external))}",
-                              f"{sql.column('external_id')} <= {sql.literal(max(external))}")
+            low, high = pc.min_max(external).values()
+            span = sql.all_of(CURRENT, f"{sql.column('external_id')} >= {sql.literal(low.as_py())}",
+                              f"{sql.column('external_id')} <= {sql.literal(high.as_py())}")
             near = self.view.scan("assets", span, columns=["external_id", "produced_by"], limit=limit,
                                   title_column=None)["external_id"]
             if len(near) < limit:
-                external = pc.filter(near, pc.is_in(near, value_set=pa.array(external, type=pa.string()))).to_pylist()
-                if not external:
+                external = pc.filter(near, pc.is_in(near, value_set=external))
+                if not len(external):
                     return {}
+        if isinstance(external, (pa.Array, pa.ChunkedArray)):
+            external = external.to_pylist()
         rows = self.view.scan("assets", sql.all_of(CURRENT, sql.is_in("external_id", external)), title_column=None,
                               keyed=True)
         return {r["external_id"]: r for r in rows.to_pylist()}
@@ -206,7 +300,10 @@ class Assets(Repo):
     @staticmethod
     def _check_columns(inputs: Sequence[dict[str, Any]], max_batch: int | None) -> Batch:
         """The row checks below, over whole columns; raises ``NotColumnar`` at the first doubt."""
-        batch = Batch(inputs, max_batch)
+        return Assets._check_batch(Batch(inputs, max_batch))
+
+    @staticmethod
+    def _check_batch(batch: Batch) -> Batch:
         batch.strings()
         batch.unique("external_id")
         batch.required_text("title_id")
@@ -240,13 +337,10 @@ class Assets(Repo):
         return technical
 
     @staticmethod
-    def _new_assets(batch: Batch, technical: builtins.list[str | None], produced_by: str | None) -> PreparedAssets:
-        """A checked batch of brand-new assets, built as Arrow columns (version 1 each)."""
+    def _new_table(batch: Batch, produced_by: str | None, id_array: pa.Array, stamp: Any) -> pa.Table:
+        """A checked batch of brand-new assets as the rows to write, built as Arrow columns (version 1 each)."""
         n = batch.size
-        stamp = now()
         produced_by = produced_by or None  # as the row build sets it
-        ids = new_ids("asset", n)
-        id_array = pa.array(ids, type=pa.string())
         columns: dict[str, pa.Array] = {
             "id": id_array,
             "version": pa.repeat(pa.scalar(1, pa.int32()), n),
@@ -259,7 +353,17 @@ class Assets(Repo):
         columns["updated_at"] = columns["created_at"]
         for field in FIELDS:
             columns[field] = batch.arrays[field] if field in batch.arrays else batch.text(field)
-        table = pa.Table.from_arrays([columns[f.name] for f in ASSETS], schema=ASSETS)
+        return pa.Table.from_arrays([columns[f.name] for f in ASSETS], schema=ASSETS)
+
+    @staticmethod
+    def _new_assets(batch: Batch, technical: builtins.list[str | None], produced_by: str | None) -> PreparedAssets:
+        """``_new_table``, and the rows callers get back as dicts."""
+        assert batch.rows is not None
+        stamp = now()
+        produced_by = produced_by or None  # as the row build sets it
+        id_array = new_id_array("asset", batch.size)
+        ids = id_array.to_pylist()
+        table = Assets._new_table(batch, produced_by, id_array, stamp)
         # the rows callers get back hold the values they gave, as the row-by-row build returns them
         if batch.keys <= _INPUT_KEYS:
             # a copy of one shared row updated with each input (C-speed dict work, no per-key Python loop);
@@ -319,3 +423,48 @@ class Assets(Repo):
             self.connection.add("assets", self.to_table(rows))
         else:
             self.connection.merge("assets", self.to_table(rows), on="row_key")
+
+
+def _external_ids(batch: Sequence[dict[str, Any]]) -> set[Any]:
+    return {r["external_id"] for r in batch if isinstance(r, dict) and isinstance(r.get("external_id"), str)}
+
+
+def _snake_case(table: pa.Table) -> pa.Table:
+    """``table`` with AssetInput's GraphQL column names (``titleId``, ...) renamed to the lake's."""
+    names = table.column_names
+    if not any(n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names for n in names):
+        return table
+    return table.rename_columns([GRAPHQL_NAMES[n] if n in GRAPHQL_NAMES and GRAPHQL_NAMES[n] not in names else n
+                                 for n in names])
+
+
+def _table_external_ids(table: pa.Table) -> set[Any]:
+    if "external_id" not in table.column_names:
+        return set()
+    try:  # large or dictionary-encoded strings too: two tables naming one external id must not share a round
+        column = table.column("external_id").cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return set()  # a column no cast reads is refused before anything is written
+    return set(pc.unique(column).drop_null().to_pylist())
+
+
+def _rounds(batches: builtins.list[B], keys_of: Callable[[B], set[Any]]) -> builtins.list[builtins.list[B]]:
+    """The batches in write rounds, in order: a batch naming an external id the round before it names
+    starts a new round (it must see that round's commit). A lone batch is one round, its keys unread."""
+    if len(batches) == 1:
+        return [batches]
+    rounds: builtins.list[builtins.list[B]] = []
+    claimed: builtins.list[set[Any]] = []
+    for batch in batches:
+        keys = keys_of(batch)
+        if not rounds or not keys.isdisjoint(claimed[-1]):
+            rounds.append([])
+            claimed.append(set())
+        rounds[-1].append(batch)
+        claimed[-1] |= keys
+    return rounds
+
+
+def _current(prepared: PreparedAssets) -> pa.Table:
+    assert prepared.current is not None  # prepare_table always sets it
+    return prepared.current

@@ -8,11 +8,16 @@ kind they do not model) they raise ``NotColumnar`` and the caller runs the row-b
 ``graph_api.lake.validate``, which name each problem's row and field with the messages clients
 rely on. So a clean batch pays for the columns and a bad one gets exactly the old errors; the
 limits themselves live only in ``validate.py``.
+
+A batch is built from dicts (``Batch(rows, ...)``) or from an Arrow table (``Batch.from_arrow``, the
+bulk loaders' entry): then its columns are the table's, cast once to the types the checks read, and no
+Python object per value is made unless a check needs one. ``column_problems`` names the columns of a
+table whose Arrow type no value of the field can have.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from itertools import repeat
 from typing import Any
@@ -60,6 +65,28 @@ def _json_objects_encoder() -> Callable[[Any], str]:
     return lambda value: "".join(encoder(value, 0))
 
 
+def _json_object_decoder(field: str) -> Callable[[str], Any]:
+    """``json.loads`` for texts that are one JSON object without surrounding space (a JSON column's texts):
+    the C scanner alone, without ``loads``' per-call wrapping (~2 of its ~4 us). Any other text goes
+    through ``json.loads``; what it refuses raises ``NotColumnar`` (the row checks name it)."""
+    scan: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009 - untyped
+
+    def loads(text: str) -> Any:
+        if text[:1] == "{" and text[-1:] == "}":
+            try:
+                value, end = scan(text, 0)
+            except (ValueError, StopIteration):
+                value, end = None, -1
+            if end == len(text):
+                return value
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise NotColumnar(f"{field}: not JSON") from exc
+
+    return loads
+
+
 class NotColumnar(Exception):
     """The batch has a problem (or a value the columnar checks do not model): check it row by row."""
 
@@ -71,6 +98,55 @@ def _blank_pattern() -> str:
     return f"^[{spaces}]*$"
 
 
+def _kind(arrow_type: pa.DataType) -> str | None:
+    """What a column of this type can hold, as the checks see it: "text", "integer", "number", "null",
+    "struct" (JSON objects) or None (nothing a field of the lake takes)."""
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if pa.types.is_null(arrow_type):
+        return "null"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
+        return "text"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return "number"
+    if pa.types.is_struct(arrow_type):
+        return "struct"
+    return None
+
+
+# the column kinds a field of each Arrow type takes (a JSON field: its text, or a struct of its object)
+_TAKES: dict[str, frozenset[str]] = {
+    "text": frozenset({"text", "null"}),
+    "integer": frozenset({"integer", "number", "null"}),  # whole floats: pandas reads nullable ints so
+    "number": frozenset({"integer", "number", "null"}),
+    "json": frozenset({"text", "struct", "null"}),
+}
+
+
+def _field_kind(arrow_type: pa.DataType | None) -> str:
+    if arrow_type is None:
+        return "json"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    return "number" if pa.types.is_floating(arrow_type) else "text"
+
+
+def column_problems(table: pa.Table, types: Mapping[str, pa.DataType | None], problems: Problems) -> None:
+    """A problem (field named, no row) for each column of ``table`` that ``types`` knows whose Arrow type
+    cannot hold the field's values (``None``: a JSON object field); the row checks cannot name it per row."""
+    for name in table.column_names:
+        if name not in types:
+            continue
+        wanted = _field_kind(types[name])
+        got = table.schema.field(name).type
+        if _kind(got) not in _TAKES[wanted]:
+            expected = {"text": "a string", "integer": "an integer", "number": "a number",
+                        "json": "a string (JSON text) or struct"}[wanted]
+            problems.add(None, name, f"column {name!r} is of Arrow type {got}; it must be {expected} column")
+
+
 class Batch:
     """A batch's columns as Python lists and Arrow arrays, converted once and checked in place."""
 
@@ -79,24 +155,73 @@ class Batch:
             raise NotColumnar("batch size")
         if not all(type(r) is dict for r in rows):
             raise NotColumnar("not dicts")
-        self.rows: Sequence[dict[str, Any]] = rows
+        # the input dicts; None for a batch built from Arrow columns
+        self.rows: Sequence[dict[str, Any]] | None = rows
         self.size = len(rows)
         self.keys: set[str] = set().union(*rows)
         self.lists: dict[str, list[Any]] = {}
         self.arrays: dict[str, pa.Array] = {}
+        self.columns: dict[str, pa.Array] = {}  # an Arrow batch's columns as given
         self.technical: list[str | None] = []
         self._printable: dict[str, bool] = {}
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, max_batch: int | None, types: Mapping[str, pa.DataType | None]) -> Batch:
+        """A batch of ``table``'s columns; those ``types`` knows are cast to the type its checks read (text
+        to string, integers to int64, numbers to float64). Any column ``column_problems`` refuses, or
+        a value a cast cannot keep (a float with a fraction in an integer field), raises ``NotColumnar``."""
+        if not table.num_rows or (max_batch is not None and table.num_rows > max_batch):
+            raise NotColumnar("batch size")
+        batch = cls.__new__(cls)
+        batch.rows = None
+        batch.size = table.num_rows
+        batch.keys = set(table.column_names)
+        batch.lists, batch.arrays, batch.columns, batch._printable = {}, {}, {}, {}
+        batch.technical = []
+        for name in table.column_names:
+            chunked = table.column(name)
+            column = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+            if pa.types.is_dictionary(column.type):
+                column = column.dictionary_decode()
+            batch.columns[name] = column
+            if name not in types:
+                continue
+            kind, wanted = _kind(column.type), _field_kind(types[name])
+            if kind not in _TAKES[wanted]:
+                raise NotColumnar(f"{name}: a column of type {column.type}")
+            if wanted == "json":
+                continue
+            target = {"text": pa.string(), "integer": pa.int64(), "number": pa.float64()}[wanted]
+            try:
+                batch.arrays[name] = column.cast(target)  # safe: a fraction or an overflow raises
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise NotColumnar(f"{name}: {exc}") from exc
+        return batch
 
     def values(self, field: str) -> list[Any]:
         found = self.lists.get(field)
         if found is None:
-            found = self.lists[field] = list(map(dict.get, self.rows, repeat(field)))
+            if self.rows is not None:
+                found = list(map(dict.get, self.rows, repeat(field)))
+            elif field in self.columns:
+                found = self.columns[field].to_pylist()
+            else:
+                found = [None] * self.size
+            self.lists[field] = found
         return found
 
     def _typed(self, field: str, allowed: frozenset[type], arrow_type: pa.DataType) -> pa.Array:
         found = self.arrays.get(field)
         if found is not None:
             return found
+        column = self.columns.get(field)
+        if column is not None:  # an Arrow column no type was given for (a field STRING_RULES knows, say)
+            kinds = {"text": _TAKES["text"], "integer": frozenset({"integer", "null"})}.get(
+                _field_kind(arrow_type), _TAKES["number"])
+            if _kind(column.type) not in kinds:
+                raise NotColumnar(f"{field}: a column of type {column.type}")
+            array = self.arrays[field] = column.cast(arrow_type)
+            return array
         values = self.values(field)
         if not set(map(type, values)) <= allowed:
             raise NotColumnar(f"{field}: a value of another type")
@@ -106,6 +231,13 @@ class Batch:
             raise NotColumnar(f"{field}: {exc}") from exc
         self.arrays[field] = array
         return array
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The batch as dicts, for the row checks and the row build (an Arrow batch's values as cast)."""
+        if self.rows is not None:
+            return list(self.rows)
+        names = list(self.columns)
+        return pa.table([self.arrays.get(n, self.columns[n]) for n in names], names=names).to_pylist()
 
     def text(self, field: str) -> pa.Array:
         return self._typed(field, _STR_TYPES, pa.string())
@@ -188,19 +320,19 @@ class Batch:
         texts: list[str | None] = []
         append = texts.append
         dumps = _json_objects_encoder()
+        loads = _json_object_decoder(field)
         for value in self.values(field):
+            if type(value) is str:  # JSON text (an Arrow column of it): its object, encoded as a dict is
+                value = loads(value)
+                if type(value) is not dict:
+                    raise NotColumnar(f"{field}: not a JSON object")
             if value is None:
                 append(None)
             elif type(value) is dict:
                 try:
-                    text = dumps(value)
+                    append(dumps(value))
                 except Exception as exc:  # noqa: BLE001 - too deep, not serialisable...: the row checks say which
                     raise NotColumnar(f"{field}: {exc}") from exc
-                # a text with no more brackets than the limit cannot nest deeper than it
-                if (text.count("{") + text.count("[") > MAX_JSON_DEPTH
-                        and json_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH):
-                    raise NotColumnar(f"{field}: too deep")
-                append(text)
             else:
                 scratch = Problems("columns")
                 append(to_json_text(scratch, 0, field, value, object_only=True))
@@ -210,6 +342,11 @@ class Batch:
         if array.null_count < len(array):
             if pc.max(pc.utf8_length(array)).as_py() > MAX_JSON_BYTES:
                 raise NotColumnar(f"{field}: too large")
+            # a text with no more brackets than the limit cannot nest deeper than it: only the others are walked
+            brackets = pc.add(pc.count_substring(array, "{"), pc.count_substring(array, "["))
+            for i in pc.indices_nonzero(pc.fill_null(pc.greater(brackets, MAX_JSON_DEPTH), False)).to_pylist():
+                if json_depth(json.loads(array[i].as_py()), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+                    raise NotColumnar(f"{field}: too deep")
             # any escaped NUL (RE2 has no look-behind for validate's exact pattern: the row checks decide)
             if pc.any(pc.match_substring(array, _JSON_NUL_TEXT)).as_py():
                 raise NotColumnar(f"{field}: a NUL")
