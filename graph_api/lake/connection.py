@@ -12,11 +12,13 @@ It applies no access rule and hides nothing: readers read through a ``LakeView``
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,7 +30,7 @@ import pyarrow as pa
 from lancedb.index import BTree
 
 from graph_api.errors import LakeNotFound, Unavailable
-from graph_api.lake import compaction, indexes
+from graph_api.lake import compaction, indexes, versions
 from graph_api.lake.counters import Counters, note_read
 from graph_api.lake.schemas import EMBEDDING_INDEXED, TABLES
 from graph_api.settings import storage_options_from
@@ -56,6 +58,9 @@ COMMIT_ATTEMPTS = 6
 COMMIT_BACKOFF_SECONDS = 0.02
 # at most this many rows are merged into one group commit (bigger writes commit alone)
 GROUP_MAX_ROWS = 10_000
+
+# at exit, how long a process waits for its connections' background compactions to finish
+SETTLE_AT_EXIT_SECONDS = 60.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -149,6 +154,8 @@ class Connection:
         self._cleaned_at: dict[str, float] = {}  # table -> monotonic time of its last cleanup
         self._checking = 0  # compaction checks running in the background
         self._idle_timers: dict[str, threading.Timer] = {}
+        self._background: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # compactions and their checks
+        _OPEN.add(self)
         self._groups: dict[str, _Group] = {}
         for name, (schema, indexed) in TABLES.items():
             self._open_or_create(name, schema, indexed)
@@ -219,13 +226,20 @@ class Connection:
             self.db.drop_table(name)
 
     def table_version(self, name: str) -> int:
-        return int(self.table(name).version)
+        """The version a read of table ``name`` sees: its pin (``versions.pin``), else its latest. On a local
+        lake the latest comes from the version hint and a probe (``versions``), not LanceDB's listing of every
+        version, which a burst of writes makes cost milliseconds."""
+        table = self.table(name)
+        local = _local_path(self.uri)
+        if local is None:
+            return int(table.version)
+        return versions.read_version(self, name, str(local / f"{name}.lance"), lambda: int(table.version))
 
     def cached(self, table: str, key: str, compute: Callable[[], Any]) -> Any:
         """A value derived from ``table`` (its space rows, its indexes), recomputed when the table's
         version moves: hot read paths such as search then skip a read per request. The value is
         shared by every view, so it must not depend on who reads (no rows the access rule filters)."""
-        version = self.table(table).version
+        version = self.table_version(table)
         entry = self._derived.get((table, key))
         if entry is not None and entry[0] == version:
             return entry[1]
@@ -347,8 +361,7 @@ class Connection:
                 # reading the fragment counts costs a read of the table: not on the writer's time either
                 with self._table_lock:
                     self._checking += 1
-                threading.Thread(target=self._check_compaction, args=(table,), daemon=True,
-                                 name=f"compact-check-{table}").start()
+                self._spawn(self._check_compaction, table, f"compact-check-{table}")
             else:
                 self.maybe_compact(table)
         if self.background_compaction and rows < IDLE_WRITE_MAX_ROWS:
@@ -360,6 +373,30 @@ class Connection:
                                     background=self.background_compaction)
 
     # --- maintenance --------------------------------------------------------------------
+    def _spawn(self, target: Callable[[str], None], table: str, name: str) -> None:
+        thread = threading.Thread(target=target, args=(table,), daemon=True, name=name)
+        self._background.add(thread)
+        thread.start()
+
+    def settle(self, timeout: float = SETTLE_AT_EXIT_SECONDS) -> None:
+        """Cancel the idle compactions not started yet and wait (at most ``timeout`` s) for the background
+        compactions running. A process runs this for every connection before it exits: a daemon thread
+        stopped at exit inside LanceDB's native code aborts the whole process ("exception not rethrown")."""
+        with self._table_lock:
+            timers = list(self._idle_timers.values())
+            self._idle_timers.clear()
+        for timer in timers:
+            timer.cancel()
+        deadline = time.monotonic() + timeout
+        for timer in timers:  # one that already fired may be starting a compaction
+            timer.join(max(0.0, deadline - time.monotonic()))
+        while time.monotonic() < deadline:
+            running = [thread for thread in list(self._background) if thread.is_alive()]
+            if not running:
+                return
+            for thread in running:  # a check may start a compaction: look again until none runs
+                thread.join(max(0.0, deadline - time.monotonic()))
+
     def _compact_when_idle(self, table: str) -> None:
         """(Re)start ``table``'s idle timer: each write pushes the idle compaction back."""
         with self._table_lock:
@@ -399,7 +436,7 @@ class Connection:
                 return False
             self._compacting.add(table)
         if self.background_compaction:
-            threading.Thread(target=self._compact, args=(table,), daemon=True, name=f"compact-{table}").start()
+            self._spawn(self._compact, table, f"compact-{table}")
         else:
             self._compact(table)
         return True
@@ -481,3 +518,16 @@ class Connection:
                 "indexes": sorted(f"{ix.name}({ix.index_type})" for ix in table.list_indices()),
             }
         return report
+
+
+# every open connection (weakly), settled before the interpreter exits
+_OPEN: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+@atexit.register
+def _settle_open_connections() -> None:
+    for connection in list(_OPEN):
+        try:
+            connection.settle()
+        except Exception as exc:  # noqa: BLE001 - exiting anyway; say what was not waited for
+            log.warning("background work of lake %s not settled at exit: %s", connection.uri, exc)

@@ -132,7 +132,7 @@ class EventReader:
         if table is None:  # runs: lineage never wrote here yet
             return []
         cursor = self._cursors[source.kind]
-        version = int(table.version)
+        version = self.connection.table_version(source.table)
         if version == cursor.version:
             return []
         floor = cursor.since - MARGIN

@@ -139,3 +139,14 @@ def test_fragment_merges_beside_new_deliveries_and_redeliveries_lose_nothing(lak
         a["id"]: 2 for a in first}
     every = lake.assets.list(title_ids=[title["id"]], all_versions=True)
     assert every.num_rows == 3 * BESIDE
+
+
+def test_settle_waits_for_the_background_compactions_and_drops_the_idle_ones(lake_dir: str) -> None:
+    lake = Lake(lake_dir, compact_small_fragments=2)  # background compaction on, as a server runs it
+    title = make_title(lake)
+    for n in range(2 * COMPACTION_CHECK_EVERY):
+        lake.assets.register([asset_input(title["id"], external_id=f"settle-{n}")])
+    assert lake.connection.compaction_pending
+    lake.connection.settle()
+    assert not lake.connection.compaction_pending
+    assert lake.counters.compactions >= 1
