@@ -4,9 +4,10 @@ and for variables.
 graphql-core spends ~5 µs on every field value: a ``Path``, a ``GraphQLResolveInfo``, strawberry's
 resolver wrapper, the ``is_awaitable`` checks and the recursive ``complete_value``. Most of a read's
 fields need none of it: a strawberry attribute (no resolver, no arguments, no field extensions, so
-no permission classes) holding a scalar or enum, or a list of them. For those this
-executor reads the attribute the way strawberry's default resolver does and serializes it directly,
-and builds the ``Path`` and info only when something goes wrong.
+no permission classes) holding a scalar or enum, or a list of them, or one object (an edge's
+``node``). For those this executor reads the attribute the way strawberry's default resolver does
+and serializes it directly (an object: executes its sub-selection at once), and builds the ``Path``
+and info only when something goes wrong or the object type has an ``is_type_of`` check.
 
 The result is the default executor's, byte for byte: anything it is not sure about takes the normal
 path, and a value the fast path does not accept as plainly valid (None in a non-null field, a value
@@ -71,15 +72,18 @@ Reader = Callable[[Any, str], Any]
 
 
 class PlainField:
-    """How to answer one plain field: read ``name`` from the source with ``read``, then ``complete``."""
+    """How to answer one plain field: read ``name`` from the source with ``read``, then ``complete`` it,
+    or (a field of an object type: ``object_type``) execute its sub-selection on it."""
 
-    __slots__ = ("complete", "field_def", "name", "read")
+    __slots__ = ("complete", "field_def", "name", "object_type", "read")
 
-    def __init__(self, field_def: GraphQLField, read: Reader, name: str, complete: Completer) -> None:
+    def __init__(self, field_def: GraphQLField, read: Reader, name: str, complete: Completer | None,
+                 object_type: GraphQLObjectType | None = None) -> None:
         self.field_def = field_def
         self.read = read
         self.name = name
         self.complete = complete
+        self.object_type = object_type
 
 
 def _leaf(type_: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
@@ -158,14 +162,20 @@ def plain_field(parent_type: GraphQLObjectType, field_def: GraphQLField | None,
     if any(details.node.directives for details in field_details_list):
         return None
     complete = completer_for(field_def.type)
+    object_type = None
     if complete is None:
-        return None
+        # an attribute holding one object (an edge's ``node``, a page's ``pageInfo``): read it here, and
+        # execute its sub-selection as graphql-core's ``complete_value`` would (lists keep its path)
+        inner = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+        if not isinstance(inner, GraphQLObjectType):
+            return None
+        object_type = inner
     if field_def is TypeNameMetaFieldDef:
         return PlainField(field_def, _type_name, parent_type.name, complete)
     definition = _is_default_attribute(field_def)
     if definition is None:
         return None
-    return PlainField(field_def, definition.default_resolver, definition.python_name, complete)
+    return PlainField(field_def, definition.default_resolver, definition.python_name, complete, object_type)
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -314,11 +324,40 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, plain.field_def.type, field_details_list,
                                     Path(parent_path, response_name, parent_type.name))
             return None
+        if plain.complete is None:
+            return self._execute_object(plain, parent_type, field_details_list,
+                                        Path(parent_path, response_name, parent_type.name), value, position_context)
         completed = plain.complete(value)
         if completed is not _SLOW:
             return completed
         return self._complete_normally(plain.field_def, parent_type, field_details_list,
                                        Path(parent_path, response_name, parent_type.name), value, position_context)
+
+    def _execute_object(self, plain: PlainField, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList,
+                        path: Path, value: Any, position_context: Any) -> Any:
+        # graphql-core's ``complete_value`` of an object value: its ``is_type_of`` check (with a resolve info,
+        # built only for types that have one), then the sub-selection. Anything else (None, an error, an
+        # awaitable) is completed by graphql-core itself, which raises the same errors at the same path.
+        return_type = plain.object_type
+        if return_type is None or value is None or value is Undefined or isinstance(value, Exception) or \
+                self.is_awaitable(value):
+            return self._complete_normally(plain.field_def, parent_type, field_details_list, path, value,
+                                           position_context)
+        try:
+            if return_type.is_type_of is not None:
+                info = self.build_resolve_info(plain.field_def, [d.node for d in field_details_list], parent_type,
+                                               path)
+                completed = self.complete_object_value(return_type, field_details_list, info, path, value,
+                                                       position_context)
+            else:
+                completed = self.collect_and_execute_subfields(return_type, field_details_list, path, value,
+                                                               position_context)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, plain.field_def.type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plain.field_def.type, field_details_list, path)
+            return None
+        return completed
 
     def _complete_normally(self, field_def: GraphQLField, parent_type: GraphQLObjectType,
                            field_details_list: FieldDetailsList, path: Path, result: Any,

@@ -127,8 +127,8 @@ def test_title_detail_takes_the_fast_path(world: World, monkeypatch: pytest.Monk
     monkeypatch.setattr(FastExecutionContext, "_execute_plain", counted)
     data, errors = world.execute(schema, TITLE_DETAIL, {"id": world.title})
     assert errors is None and data["title"]["assets"]["edges"]
-    # every asset's scalars and every annotation's: far more than the fields that need a resolver
-    assert len(calls) > 100 and {"uri", "media_type", "label", "confidence"} <= set(calls)
+    # every asset's scalars and every annotation's, and the edges' nodes: far more than the fields that need a resolver
+    assert len(calls) > 100 and {"uri", "media_type", "label", "confidence", "node"} <= set(calls)
 
 
 # --- a small schema for the edges: values the plain path must hand back to graphql-core -------------
@@ -193,6 +193,34 @@ def _failing_gauge() -> Gauge:
     return gauge
 
 
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Pet(Named):
+    """A type implementing an interface: graphql-core checks its ``is_type_of`` on every value."""
+
+
+@strawberry.type
+class Holder:
+    """Plain attributes holding objects (as an edge holds its node)."""
+
+    inner: Gauge
+    maybe_inner: Gauge | None
+    pet: Pet | None
+
+
+def _holders() -> list[Holder | None]:
+    wrong: Any = Gauge(reading=3, note=None)  # not a Pet: its is_type_of refuses it
+    return [Holder(inner=Gauge(reading=1, note="a"), maybe_inner=None, pet=Pet(name="rex")),
+            Holder(inner=None, maybe_inner=Gauge(reading=2, note=None), pet=None),  # type: ignore[arg-type]
+            Holder(inner=_failing_gauge(), maybe_inner=_failing_gauge(), pet=wrong),
+            Holder(inner=_later(Gauge(reading=4, note="x")), maybe_inner=ValueError("stored"),  # type: ignore[arg-type]
+                   pet=Pet(name="later"))]
+
+
 GOOD = dict(label="a", maybe=None, count=1, ratio=0.5, colour=Colour.RED, colours=[Colour.BLUE, None],
             tags=["x", "y"], grid=[[1, None], [2]], strict_tags=("p", "q"), blob={"k": [1]},
             renamed="r")
@@ -234,6 +262,10 @@ class ToyQuery:
         return _thing(index)
 
     @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return _holders()
+
+    @strawberry.field
     def gauges(self) -> list[Gauge | None]:
         return [Gauge(reading=1, note=None), _failing_gauge()]
 
@@ -256,6 +288,10 @@ TOY_QUERIES = {
     "an error through a non-null parent": "{ thing(index: 1) { label count } }",
     "an error into a nullable parent": "{ maybeThing(index: 2) { label count } }",
     "a property that raises": "{ gauges { __typename reading note } }",
+    "objects held in attributes": "{ holders { inner { reading note } maybeInner { __typename reading } "
+                                  "pet { name __typename } } }",
+    "objects held in attributes, aliased": "{ holders { pet { name } inner { r: reading } } "
+                                           "first: holders { __typename inner { note } } }",
     "permission classes": "{ things { label secret } }",
     "aliases, fragments, directives": """query($yes: Boolean!) { first: things { l: label ...F c: count @include(if: $yes)
         count @skip(if: $yes) } second: things(broken: true) { ... on Thing { tags } ...F } }
@@ -263,7 +299,8 @@ TOY_QUERIES = {
     "introspection": get_introspection_query(descriptions=True),
 }
 WITH_ERRORS = {"broken values", "an error through a non-null parent", "an error into a nullable parent",
-               "a property that raises", "permission classes", "aliases, fragments, directives"}
+               "a property that raises", "permission classes", "objects held in attributes",
+               "objects held in attributes, aliased", "aliases, fragments, directives"}
 
 
 def _toy_schemas(extensions: list[Any]) -> tuple[strawberry.Schema, strawberry.Schema]:
