@@ -13,7 +13,8 @@ writes filled the disk. Through Lance's own API (``pylance``) this compaction in
    rows with a 54k-row tail, 2.4 s under the write lock for 24 single-row writes, against 0.02 s
    for their tier alone (the profile of 10k single registers: 83% of the calls overlapped one);
 2. indexes the new rows as a delta segment and folds the deltas into one, keeping the base
-   segment (the biggest; deltas are the segments newer than it); the base is rewritten only once
+   segment (the biggest; deltas are the segments newer than it; at most ``MAX_DELTAS`` are kept apart
+   before they are merged); the base is rewritten only once
    the deltas grow past a share of it, so the index cost of a compaction follows the rows written
    since the last fold, not the table size;
 3. removes the files of versions older than the retention (``Connection`` asks for this at most once a
@@ -38,6 +39,10 @@ MERGE_WIDTH = 4
 # fold the delta index segments into the base once they hold this share of its bytes: a base
 # rewrite then costs about as much as the deltas written since the previous one
 FOLD_DELTAS_AT = 0.25
+# the new rows of a compaction become a delta segment of their own until the base has this many; then the
+# deltas are merged into one. Merging them every time rewrote the one growing delta on every compaction (up
+# to a quarter of the base, for each of 7 indexes), files the retention keeps: gigabytes in a burst of writes.
+MAX_DELTAS = 4
 
 
 @dataclass
@@ -143,9 +148,10 @@ def _update_indexes(dataset: Any) -> list[str]:
             merge = len(segments)  # everything into one segment: the base is rewritten
             folded.append(index.name)
         else:
-            # the deltas (the segments newer than the base) into one with the new rows, or the new rows
-            # as the first delta; the base is kept. (Taking ``len - 1`` newest rewrote the base whenever an
-            # older, smaller segment sat before it, e.g. the empty one of an index made on an empty table.)
-            merge = len(newer)
+            # the new rows as a delta of their own, or (``MAX_DELTAS`` of them) every delta, i.e. every
+            # segment newer than the base, into one with the new rows; the base is kept. (Taking ``len - 1``
+            # newest rewrote the base whenever an older, smaller segment sat before it, e.g. the empty one of
+            # an index made on an empty table.)
+            merge = 0 if len(newer) < MAX_DELTAS else len(newer)
         dataset.optimize.optimize_indices(index_names=[index.name], num_indices_to_merge=merge)
     return folded

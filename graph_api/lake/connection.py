@@ -469,8 +469,11 @@ class Connection:
             try:
                 return step()
             except Exception as exc:  # noqa: BLE001 - a failed compaction must not fail a write
-                if attempt + 1 == COMPACTION_ATTEMPTS or "conflict" not in str(exc).lower():
-                    log.warning("%s of table %s failed: %s", what, table, exc)
+                conflict = "conflict" in str(exc).lower()
+                if attempt + 1 == COMPACTION_ATTEMPTS or not conflict:
+                    # writers kept winning the race (the merge runs beside them): the next check tries again
+                    log.log(logging.INFO if conflict else logging.WARNING, "%s of table %s %s: %s", what, table,
+                            "put off" if conflict else "failed", exc)
                     return None
                 time.sleep(COMMIT_BACKOFF_SECONDS * (2 ** attempt) * (0.5 + random.random()))
         return None
