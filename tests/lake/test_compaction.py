@@ -150,3 +150,10 @@ def test_settle_waits_for_the_background_compactions_and_drops_the_idle_ones(lak
     lake.connection.settle()
     assert not lake.connection.compaction_pending
     assert lake.counters.compactions >= 1
+
+
+def test_the_merged_run_is_contiguous_so_a_bigger_fragment_between_does_not_split_it() -> None:
+    # Lance merges only adjacent fragments: a 20k-row fragment between the tiny ones is taken along
+    rows = {1: 900_000, 2: 1, 3: 20_000, 4: 1, 5: 1, 6: 1, 7: 30_000, 8: 2}
+    assert compaction.fragments_to_merge(rows) == {2, 3, 4, 5, 6, 7, 8}
+    assert compaction.fragments_to_merge({1: 900_000, 7: 30_000, 2: 1, 4: 1, 5: 1, 6: 1}) == {2, 4, 5, 6}
