@@ -40,7 +40,6 @@ from graph_api.settings import Settings  # noqa: E402
 from tests.conftest import make_assets, make_title  # noqa: E402
 
 COMPACT_EVERY = 250  # appends between two compactions while building
-ReadVersion = Callable[[Any, str, str, Any], int]
 
 
 def p50_ms(fn: Callable[[], Any], repeat: int) -> float:
@@ -62,27 +61,15 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, flo
     return {label: percentile(t, 50) * 1000 for label, t in times.items()}
 
 
-def asking(read_version: ReadVersion, read: Callable[[], Any]) -> Callable[[], Any]:
-    """``read`` with ``snapshots.dataset_of`` asking ``read_version`` for the version a read sees."""
+def swapping(name: str, replacement: Callable[..., Any], read: Callable[[], Any]) -> Callable[[], Any]:
+    """``read`` with ``versions.<name>`` (the check ``snapshots`` and ``LakeLineage`` ask) swapped for ``replacement``."""
     def run() -> Any:
-        original = versions.read_version
-        setattr(versions, "read_version", read_version)  # noqa: B010 - a bench swaps the check
+        original = getattr(versions, name)
+        setattr(versions, name, replacement)
         try:
             return read()
         finally:
-            setattr(versions, "read_version", original)  # noqa: B010
-    return run
-
-
-def latest_asking(latest_of: Callable[[Any], int], read: Callable[[], Any]) -> Callable[[], Any]:
-    """``read`` with ``LakeLineage`` asking ``latest_of`` for its tables' latest versions."""
-    def run() -> Any:
-        original = versions.latest_of
-        setattr(versions, "latest_of", latest_of)  # noqa: B010 - a bench swaps the check
-        try:
-            return read()
-        finally:
-            setattr(versions, "latest_of", original)  # noqa: B010
+            setattr(versions, name, original)
     return run
 
 
@@ -149,14 +136,14 @@ def measure(lake: Lake, lineage: Any, asset_id: str, repeat: int) -> list[tuple[
     def get() -> None:
         assert lake.assets.get(asset_id) is not None
 
-    gets = interleaved({f"lake.assets.get, reads asking {label}": asking(strategy, get) for label, strategy in (
+    gets = interleaved({f"lake.assets.get, reads asking {label}": swapping("read_version", strategy, get) for label, strategy in (
         ("LanceDB table.version", by_lancedb), ("pylance latest_version", by_pylance),
         ("versions (hint + probe)", versions.read_version))}, repeat)
     rows.extend((f"  {label}", f"{ms:.3f} ms") for label, ms in gets.items())
 
     moved = interleaved({
-        "LakeLineage.moved(), pylance latest_version x6": latest_asking(
-            lambda dataset: int(dataset.latest_version), lineage.moved),
+        "LakeLineage.moved(), pylance latest_version x6": swapping(
+            "latest_of", lambda dataset: int(dataset.latest_version), lineage.moved),
         "LakeLineage.moved(), versions.latest_of x6": lineage.moved}, repeat)
     rows.extend((f"  {label}", f"{ms:.3f} ms") for label, ms in moved.items())
     return rows
