@@ -420,16 +420,16 @@ class Connection:
 
     def _idle_compact(self, table: str) -> None:
         try:
-            self.maybe_compact(table, threshold=IDLE_SMALL_FRAGMENTS)
+            self.maybe_compact(table, idle=True)
         except Exception as exc:  # noqa: BLE001 - the lake may be gone (a test's tmp dir); nothing waits on this
             log.debug("idle compaction of table %s skipped: %s", table, exc)
 
-    def maybe_compact(self, table: str, threshold: int | None = None) -> bool:
-        """Compact ``table`` when small fragments have piled up (many small writes slow reads):
-        only the small fragments and the index deltas are rewritten (``compaction``)."""
-        idle = threshold is not None
+    def maybe_compact(self, table: str, *, idle: bool = False) -> bool:
+        """Compact ``table`` when small fragments have piled up (many small writes slow reads): only the small
+        fragments and the index deltas are rewritten (``compaction``). ``idle``: no one has written for a while,
+        so a few small fragments are merged too, and rows no index covers yet are indexed."""
         if not compaction.needs_compaction(self.table(table), index_tail=idle,
-                                           min_merged=self.compact_small_fragments if threshold is None else threshold):
+                                           min_merged=IDLE_SMALL_FRAGMENTS if idle else self.compact_small_fragments):
             return False
         with self._table_lock:  # the idle timer and a writer may both get here
             if table in self._compacting:
