@@ -45,10 +45,9 @@ COMPACTION_ATTEMPTS = 3
 # replica's time, 2 replicas x 4 writers on SeaweedFS), so it runs at most this often per table; files
 # outlive the retention by at most this much
 CLEANUP_EVERY_SECONDS = 60.0
-# a table no one has written for this long has its remaining small fragments compacted: a stream of
-# writes that stops below the threshold would otherwise leave readers scanning its unindexed tail
+# a table no one has written for this long is compacted whenever a tier is full or rows are not indexed
+# yet: a stream of writes that stops below the threshold would otherwise leave readers scanning its tail
 IDLE_COMPACTION_SECONDS = 2.0
-IDLE_SMALL_FRAGMENTS = 2
 # only writes this small arm the idle timer: a bulk load pausing between batches must not be
 # compacted (under its write lock) halfway through
 IDLE_WRITE_MAX_ROWS = 1_000
@@ -426,10 +425,11 @@ class Connection:
 
     def maybe_compact(self, table: str, *, idle: bool = False) -> bool:
         """Compact ``table`` when small fragments have piled up (many small writes slow reads): only the small
-        fragments and the index deltas are rewritten (``compaction``). ``idle``: no one has written for a while,
-        so a few small fragments are merged too, and rows no index covers yet are indexed."""
+        fragments and the index deltas are rewritten (``compaction``): once a merge would take
+        ``compact_small_fragments`` of them or, ``idle`` (no one has written for a while), any full tier, and
+        rows no index covers yet are indexed."""
         if not compaction.needs_compaction(self.table(table), index_tail=idle,
-                                           min_merged=IDLE_SMALL_FRAGMENTS if idle else self.compact_small_fragments):
+                                           min_merged=1 if idle else self.compact_small_fragments):
             return False
         with self._table_lock:  # the idle timer and a writer may both get here
             if table in self._compacting:
